@@ -1,5 +1,21 @@
 package geo
 
+// normalizeCode upper-cases an ISO 3166-1 alpha-2 code and returns "" for
+// anything that is not two ASCII letters and for "ZZ" ("unknown" in DB-IP).
+func normalizeCode(code string) string {
+	if len(code) != 2 {
+		return ""
+	}
+	b := [2]byte{code[0] &^ 0x20, code[1] &^ 0x20}
+	if b[0] < 'A' || b[0] > 'Z' || b[1] < 'A' || b[1] > 'Z' || b == [2]byte{'Z', 'Z'} {
+		return ""
+	}
+	if b[0] == code[0] && b[1] == code[1] {
+		return code // already upper case: no allocation
+	}
+	return string(b[:])
+}
+
 // CountryName returns the English name of an ISO 3166-1 alpha-2 country code
 // (upper case), using the same names as MaxMind's GeoIP2 databases so that
 // results read the same whichever database is in use. It returns "" for an

@@ -251,7 +251,7 @@ func lookupGeoIP2(r *geoip2.Reader, ip netip.Addr) (Location, error) {
 		return Location{}, err
 	}
 	loc := Location{
-		CountryCode: strings.ToUpper(rec.Country.ISOCode),
+		CountryCode: normalizeCode(rec.Country.ISOCode),
 		Country:     rec.Country.Names.English,
 		City:        rec.City.Names.English,
 	}

@@ -2,7 +2,6 @@ package geo
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/oschwald/maxminddb-golang/v2/mmdbdata"
 )
@@ -64,7 +63,7 @@ func (r *flatRecord) UnmarshalMaxMindDBCursor(c mmdbdata.Cursor) (mmdbdata.Curso
 // placeholder some files use for "unknown".
 func (r *flatRecord) location() Location {
 	loc := Location{
-		CountryCode: strings.ToUpper(r.countryCode),
+		CountryCode: normalizeCode(r.countryCode),
 		State:       r.state,
 		City:        r.city,
 	}
