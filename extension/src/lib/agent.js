@@ -229,25 +229,23 @@ export class Agent {
 
   async flushOnce() {
     await this.handle("flush");
-    let cfg = await this.run(() => this.config());
-    let next = cfg.flush_seconds * 1000;
+    let wait = Infinity;
     for (;;) {
       const plan = await this.run(() => this.plan());
       if (plan.wait !== undefined) {
-        next = Math.min(next, plan.wait);
+        wait = plan.wait;
         break;
       }
       if (plan.idle) break;
       const ok = plan.config ? await this.refreshConfig(plan) : await this.sendBatch(plan);
       if (!ok) {
         const s = await this.run(() => this.status());
-        if (s.unauthorizedAt) break;
-        next = Math.max(0, s.nextAttemptAt - this.now());
+        if (!s.unauthorizedAt) wait = Math.max(0, s.nextAttemptAt - this.now());
         break;
       }
-      if (plan.config) cfg = await this.run(() => this.config());
     }
-    this.scheduleFlush(next);
+    const cfg = await this.run(() => this.config());
+    this.scheduleFlush(Math.min(wait, cfg.flush_seconds * 1000));
   }
 
   /** Decides the next request, if any. */
