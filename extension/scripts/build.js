@@ -1,7 +1,7 @@
 // Builds the extension from src/ into unpacked directories and zips:
 //   dist/chromium/ + dist/webusage-chromium.zip  (Chrome, Edge: service worker)
 //   dist/firefox/  + dist/webusage-firefox.zip   (Firefox: background scripts, gecko id)
-// No network, no dependencies.
+// No network, no dependencies. EXTENSION_DIST overrides the output directory.
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
@@ -10,7 +10,7 @@ import { zip } from "./zip.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src");
-const dist = join(root, "dist");
+const dist = process.env.EXTENSION_DIST || join(root, "dist");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const base = JSON.parse(readFileSync(join(src, "manifest.json"), "utf8"));
 
@@ -66,6 +66,6 @@ for (const [target, manifest] of Object.entries(manifests)) {
     writeFileSync(join(out, name), data);
   }
   writeFileSync(join(dist, `webusage-${target}.zip`), zip(entries));
-  console.log(`built dist/${target} and dist/webusage-${target}.zip (${entries.length} files)`);
+  console.log(`built ${relative(root, out)} and ${relative(root, join(dist, `webusage-${target}.zip`))} (${entries.length} files)`);
 }
 console.log(`chromium extension id: ${chromiumId(base.key)}; firefox add-on id: ${GECKO_ID}`);
