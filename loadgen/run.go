@@ -94,8 +94,8 @@ func (c *Config) setDefaults() error {
 type job struct{ device, seq int }
 
 // Run drives the load described by cfg until Duration has passed (or the
-// plan is exhausted, or ctx is done) and the batches in flight have been
-// answered, then returns what it measured. A batch answered 503/429 is
+// plan is exhausted, or ctx is done) and the requests in flight have been
+// answered (or timed out), then returns what it measured. A batch answered 503/429 is
 // retried after its Retry-After, a batch that met a transport error or
 // another 5xx is retried with backoff, both only while new batches are
 // still being generated; a batch answered with another status is given up.
@@ -123,6 +123,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer cancel()
 
+	// Requests in flight when generation stops are answered, not cut off:
+	// they are bounded by the client's timeout, not by ctx.
+	reqCtx := context.WithoutCancel(ctx)
 	s := &sender{cfg: &cfg, fleet: fleet, gen: genCtx}
 	jobs := make(chan job)
 	tallies := make([]*tally, cfg.Concurrency)
@@ -132,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		tallies[i] = newTally()
 		wg.Go(func() {
 			for j := range jobs {
-				s.deliver(ctx, fleet.Batch(j.device, j.seq), tallies[i])
+				s.deliver(reqCtx, fleet.Batch(j.device, j.seq), tallies[i])
 			}
 		})
 	}

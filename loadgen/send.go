@@ -60,7 +60,7 @@ func (s *sender) deliver(ctx context.Context, b Batch, t *tally) {
 			t.failed++
 			return
 		}
-		if !sleep(s.gen, wait) || ctx.Err() != nil {
+		if !sleep(s.gen, wait) {
 			t.failed++
 			return
 		}
