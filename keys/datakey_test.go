@@ -93,3 +93,48 @@ func TestAddDataKeyAfterRewrapElsewhere(t *testing.T) {
 		t.Fatal("keyring unusable after a refused AddDataKey")
 	}
 }
+
+// TestReencryptThenRemoveOldKey follows the row re-encryption procedure: add a
+// key, re-seal every value not under it, remove the old key.
+func TestReencryptThenRemoveOldKey(t *testing.T) {
+	dir := t.TempDir()
+	k := openT(t, dir, "")
+	rows := [][]byte{k.SealString("jdoe", "users.name"), k.SealString("asmith", "users.name")}
+	leftover := k.SealString("left behind", "c") // not re-sealed
+	if err := k.RemoveDataKey(1); err == nil || !strings.Contains(err.Error(), "active") {
+		t.Fatalf("RemoveDataKey(active): %v", err)
+	}
+	newID, err := k.AddDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range rows {
+		if id, _ := KeyIDOf(v); id == k.ActiveKeyID() {
+			continue
+		}
+		pt, err := k.Unseal(v, "users.name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows[i] = k.Seal(pt, "users.name")
+	}
+	old := k.SealString("x", "c") // sealed under the new key: survives
+	if err := k.RemoveDataKey(1); err != nil {
+		t.Fatalf("RemoveDataKey(1): %v", err)
+	}
+	if err := k.RemoveDataKey(1); err == nil || !strings.Contains(err.Error(), "no such") {
+		t.Fatalf("second RemoveDataKey(1): %v", err)
+	}
+	for _, kk := range []*Keyring{k, openT(t, dir, "")} {
+		if !slices.Equal(kk.KeyIDs(), []uint32{newID}) {
+			t.Fatalf("keys %v, want [%d]", kk.KeyIDs(), newID)
+		}
+		if unsealT(t, kk, rows[0], "users.name") != "jdoe" || unsealT(t, kk, rows[1], "users.name") != "asmith" ||
+			unsealT(t, kk, old, "c") != "x" {
+			t.Fatal("re-sealed values do not open")
+		}
+	}
+	if _, err := k.Unseal(leftover, "c"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("value under the removed key: %v; want ErrUnknownKey", err)
+	}
+}

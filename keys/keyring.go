@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,59 +154,3 @@ func (k *Keyring) KeyIDs() []uint32 {
 // (across KEK rotations and new data keys) and not secret. A store can record
 // it to detect being opened with another instance's keyring.
 func (k *Keyring) InstanceID() string { return k.instance }
-
-// AddDataKey creates a new random data key, persists it wrapped under the KEK
-// and makes it the active key: later Seal calls use it, while values sealed
-// under older keys still open. Data keys another process added to the same
-// directory since Open are picked up on the way. It fails, changing nothing,
-// if the keyring file was re-wrapped under another KEK since Open.
-func (k *Keyring) AddDataKey() (uint32, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	unlock, err := lockDir(k.dir)
-	if err != nil {
-		return 0, err
-	}
-	defer unlock()
-
-	kr, err := readKeyring(k.dir)
-	if err != nil {
-		return 0, err
-	}
-	if kr == nil {
-		return 0, fmt.Errorf("keys: add data key: %s has disappeared", filepath.Join(k.dir, keyringName))
-	}
-	if kr.Instance != k.instance || !kekMatches(k.kek, kr) {
-		return 0, errors.New("keys: add data key: the keyring file was replaced or re-wrapped since it was opened; reopen it")
-	}
-	var id uint32
-	for _, fk := range kr.DataKeys {
-		id = max(id, fk.ID)
-	}
-	if id == math.MaxUint32 {
-		return 0, errors.New("keys: add data key: no key id left")
-	}
-	id++
-	raw := randomKey()
-	wrapped, err := wrapKey(k.kek, kr.Instance, purposeData, id, raw)
-	if err != nil {
-		return 0, err
-	}
-	a, err := newAEAD(raw)
-	if err != nil {
-		return 0, fmt.Errorf("keys: add data key: %w", err)
-	}
-	kr.DataKeys = append(kr.DataKeys, fileKey{ID: id, Created: time.Now().UTC(), Wrapped: wrapped})
-	kr.Active = id
-
-	next := &dataKeys{byID: maps.Clone(k.set.Load().byID)}
-	next.byID[id] = a
-	if err := next.merge(k.kek, kr); err != nil {
-		return 0, err
-	}
-	if err := writeKeyring(k.dir, kr); err != nil {
-		return 0, err
-	}
-	k.set.Store(next)
-	return id, nil
-}
