@@ -112,43 +112,43 @@ func kekMatches(kek []byte, kr *keyringFile) bool {
 // file it is that file's key. Without one it is DIR/kek, finishing an
 // interrupted installation of DIR/kek.new (see installGeneratedKEK) when that
 // is the key that matches. The caller holds the directory lock.
-func resolveKEK(dir, kekFile string, kr *keyringFile) ([]byte, string, error) {
+func resolveKEK(dir, kekFile string, kr *keyringFile) ([]byte, error) {
 	if kekFile != "" {
 		kek, err := ReadKEKFile(kekFile, KEKFlag)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if !kekMatches(kek, kr) {
-			return nil, "", fmt.Errorf("%w (key read from %s)", ErrWrongKEK, kekFile)
+			return nil, fmt.Errorf("%w (key read from %s)", ErrWrongKEK, kekFile)
 		}
-		return kek, kekFile, nil
+		return kek, nil
 	}
 	path := filepath.Join(dir, kekName)
 	newPath := filepath.Join(dir, kekNewName)
 	kek, err := readGeneratedKEK(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, "", err
+		return nil, err
 	}
 	if err == nil && kekMatches(kek, kr) {
 		_ = os.Remove(newPath) // left over from a rotation that stopped before its keyring was written
-		return kek, path, nil
+		return kek, nil
 	}
 	if pending, perr := readGeneratedKEK(newPath); perr == nil && kekMatches(pending, kr) {
 		if err := os.Rename(newPath, path); err != nil {
-			return nil, "", fmt.Errorf("keys: install %s: %w", path, err)
+			return nil, fmt.Errorf("keys: install %s: %w", path, err)
 		}
 		if err := syncDir(dir); err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		return pending, path, nil
+		return pending, nil
 	}
 	switch {
 	case err == nil:
-		return nil, "", fmt.Errorf("%w (key read from %s)", ErrWrongKEK, path)
+		return nil, fmt.Errorf("%w (key read from %s)", ErrWrongKEK, path)
 	case kr.KEKSource == sourceCustomer:
-		return nil, "", fmt.Errorf("keys: the keyring in %s is wrapped by a customer-supplied key-encryption key: pass %s", dir, KEKFlag)
+		return nil, fmt.Errorf("keys: the keyring in %s is wrapped by a customer-supplied key-encryption key: pass %s", dir, KEKFlag)
 	default:
-		return nil, "", fmt.Errorf("keys: %s is missing but %s exists: restore the key file from backup, or pass %s",
+		return nil, fmt.Errorf("keys: %s is missing but %s exists: restore the key file from backup, or pass %s",
 			path, filepath.Join(dir, keyringName), KEKFlag)
 	}
 }

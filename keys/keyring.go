@@ -23,9 +23,9 @@ type Keyring struct {
 	instance string
 	kek      []byte
 
-	set atomic.Pointer[dataKeys] // replaced whole by AddDataKey
+	set atomic.Pointer[dataKeys] // replaced whole by update
 
-	mu sync.Mutex // serializes AddDataKey within this process
+	mu sync.Mutex // serializes update within this process
 
 	macs sync.Pool // of *indexMAC
 }
@@ -67,7 +67,7 @@ func Open(dir, kekFile string) (*Keyring, error) {
 	if kr == nil {
 		kek, kr, err = createKeyring(dir, kekFile)
 	} else {
-		kek, _, err = resolveKEK(dir, kekFile, kr)
+		kek, err = resolveKEK(dir, kekFile, kr)
 	}
 	if err != nil {
 		return nil, err

@@ -40,7 +40,7 @@ func Rewrap(dir, oldKEKFile, newKEKFile string) error {
 	if kr == nil {
 		return fmt.Errorf("keys: rewrap: no keyring in %s", dir)
 	}
-	oldKEK, _, err := resolveKEK(dir, oldKEKFile, kr)
+	oldKEK, err := resolveKEK(dir, oldKEKFile, kr)
 	if err != nil {
 		return err
 	}
