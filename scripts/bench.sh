@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# make bench: the Go benchmarks of every package that has some, then ingest
+# over HTTP with `webusage loadgen` against a fresh `webusage serve` (SQLite
+# on a temporary directory, loopback), then one table of every figure.
+#
+# Knobs (environment): BENCHTIME (go test -benchtime, default 1s),
+# LOAD_DURATION (each loadgen run, default 20s), LOAD_DEVICES (default 200),
+# LOAD_CONCURRENCY (default 16), BENCH_OUT (keep the raw outputs in this directory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+BENCHTIME=${BENCHTIME:-1s}
+LOAD_DURATION=${LOAD_DURATION:-20s}
+LOAD_DEVICES=${LOAD_DEVICES:-200}
+LOAD_CONCURRENCY=${LOAD_CONCURRENCY:-16}
+out=${BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$out"
+[ -x bin/webusage ] || go build -o bin/webusage ./cmd/webusage
+
+. scripts/loadserver.sh
+trap loadserver_stop EXIT
+
+# 1. Go benchmarks, package by package (only packages that define one).
+: >"$out/bench.txt"
+mapfile -t pkgs < <(grep -rlE --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git \
+  '^func Benchmark[A-Z0-9_]' . | xargs -r -n1 dirname | sort -u)
+bench_failed=()
+for pkg in "${pkgs[@]}"; do
+  echo "== go test -bench . $pkg" >&2
+  if ! go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 5m "$pkg" | tee -a "$out/bench.txt" >&2; then
+    bench_failed+=("$pkg")
+  fi
+done
+
+# 2. Ingest over HTTP: as fast as the server acknowledges, then at 70% of that
+#    rate (open loop) for the latency figures.
+echo "== loadgen against a fresh webusage serve ($LOAD_DURATION each)" >&2
+loadserver_start "$out"
+lg() {
+  ./bin/webusage loadgen --url "$LS_URL" --token "$LS_ENROLL" --devices "$LOAD_DEVICES" \
+    --concurrency "$LOAD_CONCURRENCY" --duration "$LOAD_DURATION" --forwarded-for --json "$@"
+}
+lg --seed 1 >"$out/loadgen-max.json"
+max_rate=$(grep -m1 '^  "events_per_second"' "$out/loadgen-max.json" | tr -dc '0-9.')
+rate70=$(awk -v r="$max_rate" 'BEGIN { printf "%d", r * 0.7 }')
+if [ "$rate70" -lt 1 ]; then
+  echo "bench: the server acknowledged nothing; see $out/server.log" >&2
+  exit 1
+fi
+lg --seed 2 --rate "$rate70" >"$out/loadgen-70.json"
+peak_rss=$(loadserver_rss_kib VmHWM)
+rss=$(loadserver_rss_kib VmRSS)
+
+# A usage query grouped by application over everything just stored (median of 5).
+from=$(date -u -d '-3 days' +%Y-%m-%dT%H:%M:%SZ)
+to=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+query_ms=$(for _ in 1 2 3 4 5; do
+  curl -fsS -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $LS_ADMIN" \
+    "$LS_URL/api/v1/usage?group_by=application&from=$from&to=$to"
+done | sort -n | sed -n 3p | awk '{ printf "%.1f", $1 * 1000 }')
+stored=$(awk '/"events_acked"/ { gsub(/[^0-9]/, ""); s += $0 } END { print s }' "$out"/loadgen-*.json)
+db_mib=$(awk -v b="$(loadserver_db_bytes)" 'BEGIN { printf "%.0f", b / 1048576 }')
+loadserver_stop
+
+# 3. One table.
+echo
+echo "machine: $(uname -sm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
+echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "command: make bench (BENCHTIME=$BENCHTIME LOAD_DURATION=$LOAD_DURATION LOAD_DEVICES=$LOAD_DEVICES LOAD_CONCURRENCY=$LOAD_CONCURRENCY)"
+echo
+go run ./loadgen/cmd/benchtable -bench "$out/bench.txt" \
+  -loadgen "max=$out/loadgen-max.json" -loadgen "70% of max=$out/loadgen-70.json" \
+  -row "server|RSS after both runs (peak)|$((rss / 1024)) MiB ($((peak_rss / 1024)) MiB peak)" \
+  -row "server|database on disk after both runs|$db_mib MiB for $stored events" \
+  -row "usage query|GET /api/v1/usage?group_by=application over $stored events (median of 5, curl)|$query_ms ms"
+echo
+echo "raw outputs: $out"
+if [ ${#bench_failed[@]} -gt 0 ]; then
+  echo "benchmarks failed in: ${bench_failed[*]}" >&2
+  exit 1
+fi
