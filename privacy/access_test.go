@@ -259,3 +259,41 @@ func TestZeroAndFullAccess(t *testing.T) {
 		t.Error("Can(unknown) = true")
 	}
 }
+
+// TestResolveMatrix tries every combination of visibilities on a main role
+// and two additional roles: a class is visible exactly when some role makes
+// it visible, and never otherwise.
+func TestResolveMatrix(t *testing.T) {
+	priv := func(bits int) DataPrivacy {
+		v := func(b int) Visibility {
+			if bits&b != 0 {
+				return Visible
+			}
+			return Hidden
+		}
+		return DataPrivacy{Users: v(1), Devices: v(2), Destinations: v(4)}
+	}
+	for m := range 8 {
+		for x := range 8 {
+			for y := range 8 {
+				a, err := Resolve(mainRole("M", byEntities("Lausanne"), priv(m), ViewWebUsage),
+					[]Role{addRole("X", priv(x)), addRole("Y", priv(y), ExportWebUsage)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				union := m | x | y
+				for i, c := range Classes() {
+					if want := union&(1<<i) == 0; a.Hidden(c) != want {
+						t.Fatalf("main %03b + %03b + %03b: Hidden(%s) = %v", m, x, y, c, a.Hidden(c))
+					}
+				}
+				for _, f := range Fields() {
+					c, _ := ClassOf(f)
+					if a.Visible(f) != !a.Hidden(c) {
+						t.Fatalf("Visible(%q) disagrees with Hidden(%q)", f, c)
+					}
+				}
+			}
+		}
+	}
+}
