@@ -2,10 +2,12 @@ package loadgen
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -198,7 +200,17 @@ func uuid4(r *rand.Rand) string {
 	binary.LittleEndian.PutUint64(b[8:], r.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:16])
+	return string(s[:])
 }
 
 // notPublic lists the IPv4 ranges that are not globally routable unicast.
@@ -270,27 +282,26 @@ func appURL(r *rand.Rand, pattern string) string {
 
 // tail fills the verbs of one path template from r.
 func tail(r *rand.Rand, tmpl string) string {
-	var sb strings.Builder
+	buf := make([]byte, 0, 2*len(tmpl)+16)
 	for i := 0; i < len(tmpl); i++ {
 		c := tmpl[i]
 		if c != '%' || i+1 == len(tmpl) {
-			sb.WriteByte(c)
+			buf = append(buf, c)
 			continue
 		}
 		i++
 		switch tmpl[i] {
 		case 'd':
-			fmt.Fprintf(&sb, "%d", 1+r.IntN(99999))
+			buf = strconv.AppendInt(buf, int64(1+r.IntN(99999)), 10)
 		case 's':
-			sb.WriteString(strings.ReplaceAll(words[r.IntN(len(words))], " ", "+"))
+			buf = append(buf, strings.ReplaceAll(words[r.IntN(len(words))], " ", "+")...)
 		case 'x':
-			fmt.Fprintf(&sb, "%016x", r.Uint64())
-		case '%':
-			sb.WriteByte('%')
+			var b [8]byte
+			binary.BigEndian.PutUint64(b[:], r.Uint64())
+			buf = hex.AppendEncode(buf, b[:])
 		default:
-			sb.WriteByte('%')
-			sb.WriteByte(tmpl[i])
+			buf = append(buf, tmpl[i])
 		}
 	}
-	return sb.String()
+	return string(buf)
 }
