@@ -11,7 +11,9 @@ import (
 )
 
 // Result is what a run measured. Counts cover the whole run; latencies are
-// per HTTP attempt (a retried batch contributes one sample per attempt).
+// per answered HTTP attempt, from sending the request to reading the whole
+// answer (a retried batch contributes one sample per answer; an exchange
+// that failed in transport contributes none).
 type Result struct {
 	Devices     int     `json:"devices"`
 	BatchSize   int     `json:"batch_size"`

@@ -86,18 +86,17 @@ func (s *sender) post(ctx context.Context, b Batch, t *tally) (status int, retry
 	start := time.Now()
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		t.lat.record(time.Since(start))
 		t.status["transport"]++
 		return 0, 0, nil
 	}
 	body, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	t.lat.record(time.Since(start))
 	if err != nil {
 		// The answer was cut off: it cannot count as an acknowledgement.
 		t.status["transport"]++
 		return 0, 0, nil
 	}
+	t.lat.record(time.Since(start))
 	t.status[strconv.Itoa(resp.StatusCode)]++
 	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After")), body
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"time"
 
 	"webusage/loadgen"
 )
@@ -24,7 +25,7 @@ func runLoadgen(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&cfg.Token, "token", "", "enrollment token (or WEBUSAGE_TOKEN)")
 	fs.IntVar(&cfg.Devices, "devices", 100, "number of simulated devices")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "events per second over the fleet (0: as fast as the server answers)")
-	fs.DurationVar(&cfg.Duration, "duration", 0, "how long to generate load (0: until interrupted)")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to generate load (0: until interrupted)")
 	fs.IntVar(&cfg.BatchSize, "batch", 100, "events per batch (1..1000)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 4*runtime.GOMAXPROCS(0), "requests in flight at most")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "fleet seed: the same seed sends the same devices and event ids")
