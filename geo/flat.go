@@ -69,8 +69,7 @@ func (r *flatRecord) location() Location {
 	}
 	loc.Country = CountryName(loc.CountryCode)
 	if r.hasLat && r.hasLon && (r.lat != 0 || r.lon != 0) {
-		lat, lon := r.lat, r.lon
-		loc.Latitude, loc.Longitude = &lat, &lon
+		loc.Latitude, loc.Longitude = coordinates(r.lat, r.lon)
 	}
 	return loc
 }

@@ -176,8 +176,7 @@ func (r *geoip2Record) location() Location {
 		loc.Country = CountryName(loc.CountryCode)
 	}
 	if r.hasLat && r.hasLon {
-		lat, lon := r.lat, r.lon
-		loc.Latitude, loc.Longitude = &lat, &lon
+		loc.Latitude, loc.Longitude = coordinates(r.lat, r.lon)
 	}
 	return loc
 }

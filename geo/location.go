@@ -63,8 +63,7 @@ func (l Location) Limit(g Granularity) Location {
 	case GranularityCity:
 		out.City = l.City
 		if l.Latitude != nil && l.Longitude != nil {
-			lat, lon := round2(*l.Latitude), round2(*l.Longitude)
-			out.Latitude, out.Longitude = &lat, &lon
+			out.Latitude, out.Longitude = coordinates(round2(*l.Latitude), round2(*l.Longitude))
 		}
 		fallthrough
 	case GranularityState:
@@ -83,4 +82,11 @@ func round2(x float64) float64 {
 		return 0 // no negative zero in stored data
 	}
 	return r
+}
+
+// coordinates returns pointers to copies of lat and lon, sharing one
+// allocation.
+func coordinates(lat, lon float64) (*float64, *float64) {
+	c := &[2]float64{lat, lon}
+	return &c[0], &c[1]
 }
