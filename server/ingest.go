@@ -446,4 +446,3 @@ func (s *Server) process(st *state, ev validEvent, rc requestContext) (store.Ing
 	}
 	return out, ""
 }
-
