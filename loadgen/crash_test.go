@@ -56,7 +56,7 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 	acks := &syncBuffer{}
 	cfg := loadgen.Config{URL: base, Token: crashEnrollToken, Devices: 25, BatchSize: 100, Concurrency: 4,
 		Seed: 2026, Epoch: time.Now(), Apps: apps, AckLog: acks,
-		ForwardedFor: true, Duration: 6 * time.Second, MaxRetryAfter: time.Second}
+		ForwardedFor: true, Duration: 6 * time.Second, Rate: 10000, MaxRetryAfter: time.Second}
 	type outcome struct {
 		res *loadgen.Result
 		err error
