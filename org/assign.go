@@ -191,10 +191,11 @@ func (m *matcher) first(d Device) int {
 	for _, a := range d.LocalIPs {
 		best = m.local.lookup(a, best)
 	}
+	mask := byteMask(name)
 	if name != "" {
-		best = firstGlob(m.byFirst[name[0]], name, best)
+		best = firstGlob(m.byFirst[name[0]], name, mask, best)
 	}
-	best = firstGlob(m.anyGlob, name, best)
+	best = firstGlob(m.anyGlob, name, mask, best)
 	if best == none {
 		return -1
 	}
@@ -202,13 +203,13 @@ func (m *matcher) first(d Device) int {
 }
 
 // firstGlob returns the index of the first rule in rules (sorted by index)
-// below best that matches name, or best.
-func firstGlob(rules []globRule, name string, best int) int {
+// below best that matches name (whose byteMask is mask), or best.
+func firstGlob(rules []globRule, name string, mask uint64, best int) int {
 	for _, r := range rules {
 		if r.idx >= best {
 			break
 		}
-		if r.g.match(name) {
+		if r.g.bytes&^mask == 0 && r.g.match(name) {
 			return r.idx
 		}
 	}

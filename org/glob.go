@@ -13,6 +13,19 @@ type glob struct {
 	suffix string // literal text after the last '*' when nothing but literals follow it
 	needle string // longest literal run; every matching name contains it
 	minLen int    // bytes a name needs at least (literals; '?' counts one byte)
+	bytes  uint64 // byteMask of the literal bytes; a matching name has them all
+}
+
+// byteMask sets bit b%64 for every byte b of s other than the wildcards. It
+// lets Assign reject most globs with one AND before looking at the name.
+func byteMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '*' && c != '?' {
+			m |= 1 << (c & 63)
+		}
+	}
+	return m
 }
 
 // compileGlob lower-cases the pattern and precomputes its literal anchors.
@@ -36,6 +49,7 @@ func compileGlob(p string) glob {
 		g.suffix = g.pat[i+1:]
 	}
 	g.minLen = len(g.pat) - strings.Count(g.pat, "*")
+	g.bytes = byteMask(g.pat)
 	for _, run := range strings.FieldsFunc(g.pat, func(r rune) bool { return r == '*' || r == '?' }) {
 		if len(run) > len(g.needle) {
 			g.needle = run

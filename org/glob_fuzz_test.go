@@ -41,5 +41,13 @@ func FuzzGlob(f *testing.F) {
 		if got := compileGlob(pat).match(strings.ToLower(name)); got != want {
 			t.Fatalf("glob %q on %q: got %v, reference %v", pat, name, got, want)
 		}
+		// The same through Compile and Assign (buckets, byte masks, literal map).
+		o, err := Compile(Ruleset{Entities: []Entity{{Name: "E"}}, Rules: []Rule{{Entity: "E", DeviceName: pat}}})
+		if err != nil {
+			return // refused patterns (control characters, surrounding spaces) never match
+		}
+		if got := o.Assign(Device{Name: name}) == "E"; got != want {
+			t.Fatalf("rule %q on device %q: got %v, reference %v", pat, name, got, want)
+		}
 	})
 }
