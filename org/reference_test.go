@@ -53,7 +53,9 @@ func TestAssignMatchesReference(t *testing.T) {
 		}
 		return string(b)
 	}
-	v4 := func() netip.Addr { return netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(4)), byte(rng.IntN(4))}) }
+	v4 := func() netip.Addr {
+		return netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(4)), byte(rng.IntN(4))})
+	}
 	for round := range 300 {
 		var rs Ruleset
 		for i := range 5 {
