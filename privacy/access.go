@@ -220,3 +220,9 @@ func (a Access) InDomain(o *org.Organization, entity string) bool {
 // MinGroupSize returns k: aggregate rows with fewer than k distinct users
 // must be folded into an "other" row. 0 or 1 means off.
 func (a Access) MinGroupSize() int { return a.minGroup }
+
+// Folds reports whether an aggregate row with distinctUsers distinct users
+// must be folded into the "other" row: true when k > 1 and distinctUsers < k.
+func (a Access) Folds(distinctUsers int) bool {
+	return a.minGroup > 1 && distinctUsers < a.minGroup
+}

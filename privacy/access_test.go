@@ -297,3 +297,27 @@ func TestResolveMatrix(t *testing.T) {
 		}
 	}
 }
+
+func TestFolds(t *testing.T) {
+	withK := func(k int) Access {
+		r := mainRole("R", full(), allHidden, ViewWebUsage)
+		r.MinGroupSize = k
+		a, err := Resolve(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	tests := []struct {
+		k, users int
+		want     bool
+	}{
+		{0, 0, false}, {0, 1, false}, {1, 0, false}, {1, 1, false},
+		{3, 0, true}, {3, 2, true}, {3, 3, false}, {3, 100, false},
+	}
+	for _, tt := range tests {
+		if got := withK(tt.k).Folds(tt.users); got != tt.want {
+			t.Errorf("k=%d Folds(%d) = %v, want %v", tt.k, tt.users, got, tt.want)
+		}
+	}
+}
