@@ -9,8 +9,11 @@ const agent = new Agent({
   fetch: (...args) => fetch(...args),
   browser: detectBrowser(navigator.userAgent),
 });
+// Errors are logged to the extension's own console only; they never carry a
+// URL or a token.
+const logError = (err) => console.error("webusage:", err);
 const on = (reason) => () => {
-  agent.handle(reason).catch(() => {});
+  agent.handle(reason).catch(logError);
 };
 
 api.tabs.onActivated.addListener(on("tab"));
@@ -22,10 +25,10 @@ api.windows.onFocusChanged.addListener(on("focus"));
 api.windows.onRemoved.addListener(on("focus"));
 api.idle.onStateChanged.addListener(on("idle"));
 api.alarms.onAlarm.addListener((alarm) => {
-  agent.onAlarm(alarm.name).catch(() => {});
+  agent.onAlarm(alarm.name).catch(logError);
 });
 api.storage.onChanged.addListener((changes, area) => {
-  agent.onStorageChanged(changes, area).catch(() => {});
+  agent.onStorageChanged(changes, area).catch(logError);
 });
 api.runtime.onSuspend?.addListener(on("checkpoint"));
 api.runtime.onMessage.addListener((msg, _sender, reply) => {
@@ -36,4 +39,4 @@ api.runtime.onMessage.addListener((msg, _sender, reply) => {
   return false;
 });
 
-agent.wake().catch(() => {});
+agent.wake().catch(logError);

@@ -57,6 +57,7 @@ export class Agent {
    * @param {{name:string, version:string}} [o.browser]
    * @param {Function} [o.setTimer]  setTimeout
    * @param {Function} [o.clearTimer]
+   * @param {(err: Error) => void} [o.onError]  unexpected errors of timer-driven sends
    */
   constructor(o) {
     this.api = o.api;
@@ -65,13 +66,17 @@ export class Agent {
     this.random = o.random ?? Math.random;
     this.newId = o.newId ?? (() => crypto.randomUUID());
     this.browser = o.browser ?? { name: "unknown", version: "" };
-    this.setTimer = o.setTimer ?? setTimeout;
-    this.clearTimer = o.clearTimer ?? clearTimeout;
+    // Wrapped: browsers throw "Illegal invocation" when these are called
+    // as methods of another object.
+    this.setTimer = o.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = o.clearTimer ?? ((t) => clearTimeout(t));
+    this.onError = o.onError ?? ((err) => console.error("webusage:", err));
     this.chain = Promise.resolve();
     this.matcherKey = ""; // cache: the applications the matcher was built from
     this.matcher = new Matcher([]);
     this.sessionChecked = false;
     this.sending = null;
+    this.flushAgain = false;
     this.timer = null;
   }
 
@@ -209,7 +214,7 @@ export class Agent {
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = this.setTimer(() => {
       this.timer = null;
-      this.flush().catch(() => {});
+      this.flush().catch(this.onError);
     }, Math.max(0, delayMs));
   }
 
@@ -219,11 +224,19 @@ export class Agent {
    * Concurrent calls share one run.
    */
   flush() {
-    if (!this.sending) {
-      this.sending = this.flushOnce().finally(() => {
-        this.sending = null;
-      });
+    if (this.sending) {
+      // Settings or the queue changed during a send: go again after it.
+      this.flushAgain = true;
+      return this.sending;
     }
+    this.sending = (async () => {
+      do {
+        this.flushAgain = false;
+        await this.flushOnce();
+      } while (this.flushAgain);
+    })().finally(() => {
+      this.sending = null;
+    });
     return this.sending;
   }
 
