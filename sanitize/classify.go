@@ -315,20 +315,20 @@ func isUUID(s string) bool {
 // isWord reports whether s looks like plain words: letters (any script),
 // short numbers beside letters, and a few separators. A word is kept as it is.
 func isWord(s string) bool {
-	return wordLike(s, "-_.+ ,:()'!", false)
+	return wordLike(s, &segmentSeps, false)
 }
 
 // wordLike splits s on the separator bytes seps and requires every part to be
 // a word part. Digit-only parts are allowed when another part has letters, or
 // everywhere when bareNumbers is set (query values such as page=2).
-func wordLike(s, seps string, bareNumbers bool) bool {
+func wordLike(s string, seps *byteSet, bareNumbers bool) bool {
 	if s == "" || len(s) > 80 {
 		return false
 	}
 	hasLetters := false
 	start := 0
 	for i := 0; i <= len(s); i++ {
-		if i < len(s) && strings.IndexByte(seps, s[i]) < 0 {
+		if i < len(s) && !seps[s[i]] {
 			continue
 		}
 		part := s[start:i]
@@ -351,6 +351,25 @@ func wordLike(s, seps string, bareNumbers bool) bool {
 	}
 	return hasLetters || bareNumbers
 }
+
+// byteSet is a set of bytes for fast membership tests.
+type byteSet [256]bool
+
+func newByteSet(chars string) byteSet {
+	var s byteSet
+	for i := 0; i < len(chars); i++ {
+		s[chars[i]] = true
+	}
+	return s
+}
+
+// Separators between the parts of a word in a path segment, a query value
+// and a scheme name.
+var (
+	segmentSeps = newByteSet("-_.+ ,:()'!")
+	valueSeps   = newByteSet("-_.+ ,:;@")
+	schemeSeps  = newByteSet("+-.")
+)
 
 const (
 	partNone = iota

@@ -108,7 +108,7 @@ func appendHost(b []byte, host string) ([]byte, error) {
 		host = h
 	}
 	host = strings.TrimSuffix(host, ".")
-	if host == "" || len(host) > 253 {
+	if host == "" || len(host) > 253 || host[len(host)-1] == '.' {
 		return b, ErrHost
 	}
 	if ip, ok, err := parseIPv4(host); err != nil {

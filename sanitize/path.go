@@ -17,7 +17,7 @@ type pathSegments struct {
 // Backslashes separate segments like slashes, as in special WHATWG URLs.
 func (ps *pathSegments) split(path string) {
 	for len(path) > 0 {
-		end := strings.IndexAny(path, "/\\")
+		end := indexSlash(path)
 		seg := path
 		if end >= 0 {
 			seg, path = path[:end], path[end+1:]
@@ -38,6 +38,15 @@ func (ps *pathSegments) split(path string) {
 			ps.n++
 		}
 	}
+}
+
+func indexSlash(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' || s[i] == '\\' {
+			return i
+		}
+	}
+	return -1
 }
 
 func isSingleDot(s string) bool {

@@ -236,7 +236,7 @@ func isQueryWord(v string) bool {
 	if len(v) > 64 || hasEmail(v) {
 		return false
 	}
-	return wordLike(v, "-_.+ ,:;@", true)
+	return wordLike(v, &valueSeps, true)
 }
 
 // appendQueryEscaped appends v percent-encoded for a query value: unreserved

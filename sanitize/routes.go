@@ -104,12 +104,33 @@ var routes = []route{
 	r("calendly.com", "/{user}"),
 }
 
-// applyRoutes writes the placeholder for every segment the first matching
-// route templates into over (nil entries stay to be classified).
-func applyRoutes(host string, segs []string, over []string) {
+// routesByHost indexes routes by exact host and by domain suffix
+// (".sharepoint.com"), keeping their order.
+var routesByHost = func() map[string][]*route {
+	m := make(map[string][]*route)
 	for i := range routes {
-		rt := &routes[i]
-		if !hostMatches(host, rt.host) || len(segs) < len(rt.pattern) {
+		m[routes[i].host] = append(m[routes[i].host], &routes[i])
+	}
+	return m
+}()
+
+// applyRoutes writes the placeholder for every segment the first matching
+// route templates into over (empty entries stay to be classified). Routes
+// for the exact host come first, then those for its suffixes, longest first.
+func applyRoutes(host string, segs []string, over []string) {
+	if applyRouteList(routesByHost[host], segs, over) {
+		return
+	}
+	for i := 0; i < len(host); i++ {
+		if host[i] == '.' && applyRouteList(routesByHost[host[i:]], segs, over) {
+			return
+		}
+	}
+}
+
+func applyRouteList(list []*route, segs []string, over []string) bool {
+	for _, rt := range list {
+		if len(segs) < len(rt.pattern) {
 			continue
 		}
 		if rt.except != nil && rt.except[strings.ToLower(segs[0])] {
@@ -130,15 +151,9 @@ func applyRoutes(host string, segs []string, over []string) {
 				over[j] = p
 			}
 		}
-		return
+		return true
 	}
-}
-
-func hostMatches(host, pat string) bool {
-	if pat[0] == '.' {
-		return len(host) > len(pat) && strings.HasSuffix(host, pat)
-	}
-	return host == pat
+	return false
 }
 
 // personWords are path words after which the next segment names a person.

@@ -7,6 +7,7 @@
 package sanitize
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 )
@@ -89,7 +90,7 @@ func trimControls(s string) string {
 		j--
 	}
 	s = s[i:j]
-	if strings.ContainsAny(s, "\t\r\n") {
+	if hasTabOrNewline(s) {
 		s = strings.Map(func(r rune) rune {
 			if r == '\t' || r == '\r' || r == '\n' {
 				return -1
@@ -98,6 +99,25 @@ func trimControls(s string) string {
 		}, s)
 	}
 	return s
+}
+
+func hasTabOrNewline(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\t' || c == '\r' || c == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+// indexAuthorityEnd returns the index of the first '/', '\\', '?' or '#'.
+func indexAuthorityEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '\\' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
 }
 
 // splitScheme returns the lower-case scheme and what follows its colon. A
@@ -129,7 +149,7 @@ func isWebScheme(s string) bool {
 // otherScheme keeps only the scheme's name, provided the name is plain words
 // (custom app schemes sometimes embed a client or account id).
 func otherScheme(scheme string) (Result, error) {
-	if len(scheme) > 40 || !wordLike(scheme, "+-.", false) {
+	if len(scheme) > 40 || !wordLike(scheme, &schemeSeps, false) {
 		return Result{}, ErrScheme
 	}
 	return Result{URL: scheme + ":"}, nil
@@ -142,7 +162,7 @@ func web(scheme, rest string, opts Options) (Result, error) {
 		i++
 	}
 	rest = rest[i:]
-	end := strings.IndexAny(rest, "/\\?#")
+	end := indexAuthorityEnd(rest)
 	if end < 0 {
 		end = len(rest)
 	}
@@ -160,7 +180,8 @@ func web(scheme, rest string, opts Options) (Result, error) {
 		path, query = rest[:q], rest[q+1:]
 	}
 
-	b := make([]byte, 0, min(len(scheme)+len(authority)+len(path)+len(query)+16, MaxOutputLen+64))
+	var buf [512]byte
+	b := buf[:0]
 	b = append(b, scheme...)
 	b = append(b, "://"...)
 	hostStart := len(b)
@@ -169,10 +190,9 @@ func web(scheme, rest string, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	hostEnd := len(b)
-	host := string(b[hostStart:hostEnd])
-	if hostHasIdentifier(b[hostStart:hostEnd]) {
-		return Result{}, ErrHostID
-	}
+	// b's bytes up to hostEnd are never written again, so the host can
+	// be viewed without a copy.
+	host := unsafeString(b[hostStart:hostEnd])
 
 	var segs pathSegments
 	segs.split(path)
@@ -182,6 +202,9 @@ func web(scheme, rest string, opts Options) (Result, error) {
 	b, pathEnd = truncate(b, hostEnd, pathEnd)
 
 	if leaks(b[hostStart:]) {
+		if leaks(b[hostStart:hostEnd]) {
+			return Result{}, ErrHostID
+		}
 		return fallback(b[:hostEnd], hostEnd)
 	}
 	out := string(b)
@@ -218,12 +241,6 @@ func spaRoute(fragment string) (string, bool) {
 	return fragment, true
 }
 
-// hostHasIdentifier reports whether the normalized host still carries a
-// value the sweep would reject; such a URL cannot be stored at all.
-func hostHasIdentifier(host []byte) bool {
-	return leaks(host)
-}
-
 // truncate cuts the output to MaxOutputLen at a segment boundary: the query
 // goes first, then trailing path segments. It returns the new path end.
 func truncate(b []byte, hostEnd, pathEnd int) ([]byte, int) {
@@ -232,7 +249,7 @@ func truncate(b []byte, hostEnd, pathEnd int) ([]byte, int) {
 	}
 	b = b[:pathEnd]
 	for len(b) > MaxOutputLen {
-		i := strings.LastIndexByte(string(b[hostEnd:]), '/')
+		i := bytes.LastIndexByte(b[hostEnd:], '/')
 		if i <= 0 {
 			b = b[:hostEnd+1]
 			break

@@ -1,11 +1,16 @@
 package sanitize
 
+import "bytes"
+
 // leaks runs the value detectors over an output (host onwards) once
 // percent-decoded: an e-mail address, a JWT, a UUID, a run of 6+ digits, an
 // alphanumeric run of 16+ characters that mixes letters and digits, or a
 // random-looking mixed-case letter run. Decoding can only join runs, never
 // split them, so checking the decoded form also covers the raw one.
 func leaks(out []byte) bool {
+	if bytes.IndexByte(out, '%') < 0 {
+		return leaksDecoded(out)
+	}
 	var buf [MaxOutputLen + 64]byte
 	d := buf[:0]
 	for i := 0; i < len(out); i++ {
@@ -16,6 +21,10 @@ func leaks(out []byte) bool {
 		}
 		d = append(d, c)
 	}
+	return leaksDecoded(d)
+}
+
+func leaksDecoded(d []byte) bool {
 	s := unsafeString(d)
 	if hasEmail(s) {
 		return true
