@@ -258,6 +258,15 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 // failing the test unless the status is want.
 func adminJSON(t *testing.T, base, method, path, body string, want int) map[string]any {
 	t.Helper()
+	var out map[string]any
+	adminDo(t, base, method, path, body, want, &out)
+	return out
+}
+
+// adminDo sends an admin request and decodes its JSON answer into out,
+// failing the test unless the status is want.
+func adminDo(t *testing.T, base, method, path, body string, want int, out any) {
+	t.Helper()
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -278,17 +287,13 @@ func adminJSON(t *testing.T, base, method, path, body string, want int) map[stri
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, data)
 	}
-	var out map[string]any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("%s %s: answer is not a JSON object: %v: %s", method, path, err, data)
+	if err := json.Unmarshal(data, out); err != nil {
+		t.Fatalf("%s %s: answer is not the expected JSON: %v: %.500s", method, path, err, data)
 	}
-	return out
 }
 
-// storedIDs pages through /api/v1/usage/events over the day before epoch
-// and counts the rows of each event id.
+// storedIDs pages through /api/v1/usage/events over the two days before
+// epoch and counts the rows of each event id.
 func storedIDs(t *testing.T, base string, epoch time.Time) map[string]int {
 	t.Helper()
 	ids := map[string]int{}
@@ -307,11 +312,7 @@ func storedIDs(t *testing.T, base string, epoch time.Time) map[string]int {
 			} `json:"rows"`
 			NextCursor string `json:"next_cursor"`
 		}
-		raw := adminJSON(t, base, http.MethodGet, "/api/v1/usage/events?"+q.Encode(), "", http.StatusOK)
-		data, _ := json.Marshal(raw)
-		if err := json.Unmarshal(data, &resp); err != nil {
-			t.Fatalf("usage/events page %d: %v", page, err)
-		}
+		adminDo(t, base, http.MethodGet, "/api/v1/usage/events?"+q.Encode(), "", http.StatusOK, &resp)
 		for _, r := range resp.Rows {
 			if r.ID == "" {
 				t.Fatalf("usage/events page %d has a row without id", page)
