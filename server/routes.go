@@ -72,6 +72,9 @@ func (s *Server) routes() *echo.Echo {
 
 	api.GET("/usage", s.handleUsage, view)
 	api.GET("/usage/events", s.handleUsageEvents, view)
+
+	s.listingRoutes(api)
+	s.dataRoutes(api)
 	return e
 }
 

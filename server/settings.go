@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"sort"
 
 	"webusage/geo"
@@ -19,6 +18,11 @@ type Settings struct {
 	Geolocation           string `json:"geolocation"`
 	ExtensionIdleSeconds  int    `json:"extension_idle_seconds"`
 	ExtensionFlushSeconds int    `json:"extension_flush_seconds"`
+	// RetentionDays is how long events are kept.
+	RetentionDays int `json:"retention_days"`
+	// InactiveRetentionDays is how long a device or user that reports
+	// nothing is kept.
+	InactiveRetentionDays int `json:"inactive_retention_days"`
 }
 
 // DefaultSettings follow the privacy policy we model: web usage on, URLs off,
@@ -32,13 +36,16 @@ func DefaultSettings() Settings {
 		Geolocation:           string(geo.GranularityCity),
 		ExtensionIdleSeconds:  60,
 		ExtensionFlushSeconds: 60,
+		RetentionDays:         30,
+		InactiveRetentionDays: 90,
 	}
 }
 
 // Bounds of the extension parameters.
 const (
-	minIdleSeconds, maxIdleSeconds   = 15, 3600
-	minFlushSeconds, maxFlushSeconds = 5, 3600
+	minIdleSeconds, maxIdleSeconds     = 15, 3600
+	minFlushSeconds, maxFlushSeconds   = 5, 3600
+	minRetentionDays, maxRetentionDays = 1, 3650
 )
 
 // validate checks every field, naming the first bad one.
@@ -57,6 +64,12 @@ func (s Settings) validate() error {
 	if s.ExtensionFlushSeconds < minFlushSeconds || s.ExtensionFlushSeconds > maxFlushSeconds {
 		return invalid("extension_flush_seconds", "extension_flush_seconds must be between %d and %d", minFlushSeconds, maxFlushSeconds)
 	}
+	if s.RetentionDays < minRetentionDays || s.RetentionDays > maxRetentionDays {
+		return invalid("retention_days", "retention_days must be between %d and %d", minRetentionDays, maxRetentionDays)
+	}
+	if s.InactiveRetentionDays < minRetentionDays || s.InactiveRetentionDays > maxRetentionDays {
+		return invalid("inactive_retention_days", "inactive_retention_days must be between %d and %d", minRetentionDays, maxRetentionDays)
+	}
 	return nil
 }
 
@@ -72,6 +85,7 @@ func (s Settings) patch(body []byte) (Settings, []string, error) {
 		"collect_web_usage": &s.CollectWebUsage, "collect_urls": &s.CollectURLs, "username": &s.Username,
 		"collect_upn": &s.CollectUPN, "geolocation": &s.Geolocation,
 		"extension_idle_seconds": &s.ExtensionIdleSeconds, "extension_flush_seconds": &s.ExtensionFlushSeconds,
+		"retention_days": &s.RetentionDays, "inactive_retention_days": &s.InactiveRetentionDays,
 	}
 	names := make([]string, 0, len(fields))
 	for k := range fields {
@@ -108,5 +122,3 @@ func (s Settings) granularity() geo.Granularity {
 	}
 	return g
 }
-
-var _ = fmt.Sprint
