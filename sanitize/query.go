@@ -19,8 +19,12 @@ var hostAllowedKeys = map[string]map[string]bool{
 	"fonts.googleapis.com": set("family", "display", "subset"),
 }
 
-// maxQueryPairs bounds how many query pairs are kept.
-const maxQueryPairs = 16
+// maxQueryPairs bounds how many query pairs are kept, maxQueryScan how many
+// are looked at (the rest of a longer query is dropped).
+const (
+	maxQueryPairs = 16
+	maxQueryScan  = 128
+)
 
 // Errors returned by CheckAllowedQueryKey.
 var (
@@ -147,7 +151,7 @@ func appendQuery(b []byte, query, host string, opts Options) []byte {
 	var pairs [maxQueryPairs]queryPair
 	n := 0
 	var keyBuf [maxQueryPairs][64]byte
-	for query != "" && n < maxQueryPairs {
+	for scanned := 0; query != "" && n < maxQueryPairs && scanned < maxQueryScan; scanned++ {
 		var pair string
 		pair, query = nextPair(query)
 		key, value, _ := strings.Cut(pair, "=")
