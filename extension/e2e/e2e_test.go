@@ -114,6 +114,7 @@ func TestExtensionReportsUsageToServer(t *testing.T) {
 		return m["CRM"] >= crm-tolerance && m["Docs"] >= docs-tolerance
 	})
 	got := totals(events)
+	t.Logf("stored usage %v for CRM %v and Docs %v shown", got, crm, docs)
 	if !near(got["CRM"], crm) || !near(got["Docs"], docs) {
 		t.Errorf("stored usage %v, want CRM≈%v and Docs≈%v", got, crm, docs)
 	}
@@ -124,6 +125,7 @@ func TestExtensionReportsUsageToServer(t *testing.T) {
 				t.Errorf("CRM does not collect URLs, but an event has %q", e.URL)
 			}
 		case "Docs":
+			t.Logf("Docs URL as stored: %q", e.URL)
 			if !strings.Contains(e.URL, "docs.test") || strings.ContainsAny(e.URL, "?#") || strings.Contains(e.URL, "abc123") {
 				t.Errorf("Docs event URL %q, want a sanitized http://docs.test/… URL", e.URL)
 			}
@@ -155,6 +157,7 @@ func TestExtensionReportsUsageToServer(t *testing.T) {
 		return m["CRM"] >= got["CRM"]+offline-tolerance
 	})
 	after := totals(events)
+	t.Logf("after the outage: %v (CRM shown %v while the server was down)", after, offline)
 	if d := after["CRM"] - got["CRM"]; !near(d, offline) {
 		t.Errorf("CRM usage while the server was down: %v stored, want ≈%v", d, offline)
 	}
