@@ -22,7 +22,7 @@ import (
 
 // testServer is a real server on a loopback port over a real SQLite file.
 type testServer struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	url      string
 	admin    string
@@ -115,7 +115,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -178,7 +178,7 @@ func (ts *testServer) do(method, path, token string, body any, hdr ...string) re
 }
 
 // must fails the test unless the response has status want.
-func (r response) must(t *testing.T, want int) response {
+func (r response) must(t testing.TB, want int) response {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("status %d, want %d: %s", r.status, want, r.body)

@@ -99,7 +99,7 @@ func Open(ctx context.Context, path string, c Cipher, opt Options) (*Store, erro
 	}
 	f.Close()
 	base := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on"
-	w, err := sqlx.Open("sqlite3", base+"&_txlock=immediate&_cache_size=-32000")
+	w, err := sqlx.Open("sqlite3", base+"&_txlock=immediate&_cache_size=-32000&_secure_delete=on")
 	if err != nil {
 		return nil, fmt.Errorf("store: open writer: %w", err)
 	}
