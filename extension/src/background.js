@@ -33,7 +33,7 @@ api.storage.onChanged.addListener((changes, area) => {
 api.runtime.onSuspend?.addListener(on("checkpoint"));
 api.runtime.onMessage.addListener((msg, _sender, reply) => {
   if (msg?.type === "flush") {
-    agent.flush().then(() => reply({ ok: true }), (err) => reply({ ok: false, error: String(err) }));
+    agent.sendNow().then(() => reply({ ok: true }), (err) => reply({ ok: false, error: String(err) }));
     return true;
   }
   return false;

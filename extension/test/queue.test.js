@@ -241,3 +241,16 @@ test("interpret maps statuses to actions", () => {
   assert.deepEqual(interpret(500, null, 1), { kind: "retry", honorRetryAfter: false });
   assert.equal(interpret(200, { accepted: 2, errors: [{}, {}] }, 4).rejected, 2);
 });
+
+test("send now skips the backoff wait", async () => {
+  const { b, agent } = setup();
+  b.responder = () => ({ status: 500 });
+  await fill(agent, 1);
+  await agent.flush();
+  assert.ok(status(b).nextAttemptAt > b.now());
+  b.responder = () => ({ status: 200, body: { accepted: 1 } });
+  await agent.flush();
+  assert.equal(queue(b).length, 1, "a plain flush waits");
+  await agent.sendNow();
+  assert.deepEqual(queue(b), []);
+});

@@ -240,6 +240,12 @@ export class Agent {
     return this.sending;
   }
 
+  /** Sends now, even while a retry is waiting out its backoff (options page). */
+  async sendNow() {
+    await this.run(() => this.updateStatus({ nextAttemptAt: 0 }));
+    return this.flush();
+  }
+
   async flushOnce() {
     await this.handle("flush");
     let wait = Infinity;
