@@ -27,7 +27,7 @@ const manifests = {
   chromium: {
     ...base,
     version: pkg.version,
-    minimum_chrome_version: "116",
+    minimum_chrome_version: "120",
     background: { service_worker: "background.js", type: "module" },
     storage: { managed_schema: "managed_schema.json" },
   },

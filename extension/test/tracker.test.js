@@ -249,3 +249,15 @@ test("advance: pure transitions", () => {
   r = advance({ current: { ...t, start: 0, seen: 5_000 } }, { now: 30_000, target: null, idle: true, idleMs: 60_000 }, id);
   assert.deepEqual(r.events, [], "an interval entirely inside the idle threshold is empty");
 });
+
+test("a worker start keeps existing alarms, so they are not pushed back forever", async () => {
+  const { b, agent } = setup();
+  await agent.wake();
+  const created = b.alarms.get("flush").created;
+  assert.equal(b.alarms.get("checkpoint").periodInMinutes, CHECKPOINT_MS / 60_000);
+  assert.equal(b.alarms.get("flush").periodInMinutes, 1);
+  b.advance(20_000);
+  await newAgent(b).wake();
+  assert.equal(b.alarms.get("flush").created, created);
+  assert.equal(b.alarms.get("checkpoint").created, created);
+});

@@ -98,7 +98,11 @@ export class FakeBrowser {
       },
       alarms: {
         async create(name, info) {
-          self.alarms.set(name, info);
+          self.alarms.set(name, { name, ...info, created: self.clock });
+        },
+        async get(name) {
+          const a = self.alarms.get(name);
+          return a ? { name, periodInMinutes: a.periodInMinutes } : undefined;
         },
         onAlarm: new Event(),
       },

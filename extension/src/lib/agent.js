@@ -117,8 +117,20 @@ export class Agent {
 
   async applyConfigToBrowser(cfg) {
     this.api.idle.setDetectionInterval(cfg.idle_seconds);
-    await this.api.alarms.create("checkpoint", { periodInMinutes: CHECKPOINT_MS / 60_000 });
-    await this.api.alarms.create("flush", { periodInMinutes: Math.max(0.5, cfg.flush_seconds / 60) });
+    await this.ensureAlarm("checkpoint", CHECKPOINT_MS / 60_000);
+    // Chromium fires alarms at most every 30 s; shorter flush periods rely
+    // on the in-worker timer while the worker runs.
+    await this.ensureAlarm("flush", Math.max(0.5, cfg.flush_seconds / 60));
+  }
+
+  /**
+   * Creates a periodic alarm unless it exists with that period: re-creating
+   * it on every worker start would push it back each time, and an alarm that
+   * is always pushed back never fires.
+   */
+  async ensureAlarm(name, periodInMinutes) {
+    const existing = await this.api.alarms.get(name);
+    if (existing?.periodInMinutes !== periodInMinutes) await this.api.alarms.create(name, { periodInMinutes });
   }
 
   /** Re-evaluates what is being used, after any browser event. */
