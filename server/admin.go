@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -432,4 +431,3 @@ func (s *Server) handleAudit(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-var _ = time.Now

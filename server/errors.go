@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -121,4 +120,3 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 }
 
-var _ = slog.Default
