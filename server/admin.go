@@ -430,4 +430,3 @@ func (s *Server) handleAudit(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
-
