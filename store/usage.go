@@ -121,14 +121,24 @@ func checkField(a privacy.Access, field string) error {
 // where builds the WHERE clause shared by usage and event queries: the time
 // window, the view domain and the filters.
 func (s *Store) where(ctx context.Context, sc Scope, from, to time.Time, filters map[string][]string) (string, []any, error) {
-	var conds []string
-	var args []any
 	if !to.After(from) {
 		return "", nil, &QueryError{Field: "to", Message: "to must be after from"}
 	}
 	f, t := from.UnixMilli(), to.UnixMilli()
-	conds = append(conds, "e.start_ms >= ? AND e.start_ms < ? AND e.start_ms + e.duration_ms > ?")
-	args = append(args, f-dayMs, t, f)
+	conds := []string{"e.start_ms >= ? AND e.start_ms < ? AND e.start_ms + e.duration_ms > ?"}
+	args := []any{f - dayMs, t, f}
+	more, moreArgs, err := s.scopeConds(ctx, sc, filters)
+	if err != nil {
+		return "", nil, err
+	}
+	return strings.Join(append(conds, more...), " AND "), append(args, moreArgs...), nil
+}
+
+// scopeConds returns the view-domain and filter conditions on a table
+// aliased e with app_id and entity columns (events or a rollup).
+func (s *Store) scopeConds(ctx context.Context, sc Scope, filters map[string][]string) ([]string, []any, error) {
+	var conds []string
+	var args []any
 	if entities, full := sc.Access.AllowedEntities(sc.Org); !full {
 		if len(entities) == 0 {
 			conds = append(conds, "0")
@@ -150,16 +160,16 @@ func (s *Store) where(ctx context.Context, sc Scope, from, to time.Time, filters
 			continue
 		}
 		if err := checkField(sc.Access, field); err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 		cond, vals, err := s.filterCond(ctx, sc, field, values)
 		if err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 		conds = append(conds, cond)
 		args = append(args, vals...)
 	}
-	return strings.Join(conds, " AND "), args, nil
+	return conds, args, nil
 }
 
 func placeholders(n int) string {
