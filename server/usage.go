@@ -229,6 +229,12 @@ func csvCell(v any) string {
 		return x
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
+	case []string:
+		cells := make([]string, len(x))
+		for i, c := range x {
+			cells[i] = csvCell(c)
+		}
+		return strings.Join(cells, " ")
 	}
 	return fmt.Sprint(v)
 }
