@@ -237,8 +237,8 @@ test("interpret maps statuses to actions", () => {
   assert.equal(interpret(401, null, 5).kind, "unauthorized");
   assert.equal(interpret(400, null, 5).kind, "split");
   assert.equal(interpret(413, null, 1).kind, "reject");
-  assert.deepEqual(interpret(503, null, 1), { kind: "retry", honorRetryAfter: true });
-  assert.deepEqual(interpret(500, null, 1), { kind: "retry", honorRetryAfter: false });
+  assert.deepEqual(interpret(503, null, 1), { kind: "retry" });
+  assert.deepEqual(interpret(404, null, 1), { kind: "retry" });
   assert.equal(interpret(200, { accepted: 2, errors: [{}, {}] }, 4).rejected, 2);
 });
 

@@ -48,7 +48,7 @@ export function parseRetryAfter(value, now) {
  *   | {kind: "unauthorized"}
  *   | {kind: "split"}          // 400/413 on several events: send half as many
  *   | {kind: "reject"}         // 400/413 on a single event: drop it, counted
- *   | {kind: "retry", honorRetryAfter: boolean}}
+ *   | {kind: "retry"}}         // anything else: back off (503/429 honor Retry-After)
  */
 export function interpret(status, body, batchLength) {
   if (status === 200 || status === 207) {
@@ -63,5 +63,5 @@ export function interpret(status, body, batchLength) {
   }
   if (status === 401) return { kind: "unauthorized" };
   if (status === 400 || status === 413) return batchLength > 1 ? { kind: "split" } : { kind: "reject" };
-  return { kind: "retry", honorRetryAfter: status === 503 || status === 429 };
+  return { kind: "retry" };
 }
