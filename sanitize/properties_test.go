@@ -18,14 +18,17 @@ var (
 	oracleAlnum  = regexp.MustCompile(`[A-Za-z0-9]{16,}`)
 	oracleDigit1 = regexp.MustCompile(`[0-9]`)
 	oracleLetter = regexp.MustCompile(`[A-Za-z]`)
+	oracleEscape = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
 	// A short trailing number (performancemanager5) does not make a word a token.
 	oracleTrailingNumber = regexp.MustCompile(`([A-Za-z])[0-9]{1,2}$`)
 )
 
 // identifierIn returns a description of the first identifier-like value in s
-// (an output without its scheme), or "".
+// (an output without its scheme), or "". It looks at the raw form, where an
+// escape such as %20 is a separator and not data, and at the once-decoded
+// form.
 func identifierIn(s string) string {
-	for _, form := range []string{s, onceDecoded(s)} {
+	for _, form := range []string{oracleEscape.ReplaceAllString(s, "%"), onceDecoded(s)} {
 		switch {
 		case oracleEmail.MatchString(form):
 			return "email"
@@ -37,7 +40,7 @@ func identifierIn(s string) string {
 			return "digit run"
 		}
 		for _, m := range oracleHex.FindAllString(form, -1) {
-			if oracleDigit1.MatchString(m) {
+			if oracleDigit1.MatchString(oracleTrailingNumber.ReplaceAllString(m, "$1")) {
 				return "hex run"
 			}
 		}
