@@ -214,6 +214,7 @@ func (s *Store) commit(group []*job) (map[*job]IngestResult, error) {
 			return fmt.Errorf("store: prepare event insert: %w", err)
 		}
 		defer ins.Close()
+		acc := newRollupAcc()
 		now := nowMs()
 		for _, j := range group {
 			b := j.batch
@@ -241,13 +242,15 @@ func (s *Store) commit(group []*job) (map[*job]IngestResult, error) {
 				}
 				if k, _ := res.RowsAffected(); k == 1 {
 					r.Accepted++
+					uid, _ := userID.(int64)
+					acc.add(e.AppID, e.Entity, e.StartMs, e.DurationMs, uid, deviceID)
 				} else {
 					r.Duplicates++
 				}
 			}
 			results[j] = r
 		}
-		return nil
+		return acc.flush(ctx, tx)
 	})
 	if err != nil {
 		return nil, err

@@ -123,6 +123,11 @@ func Open(ctx context.Context, path string, c Cipher, opt Options) (*Store, erro
 	r.SetMaxOpenConns(opt.ReadConns)
 	r.SetMaxIdleConns(opt.ReadConns)
 	s := &Store{path: path, w: w, r: r, cipher: c}
+	if err := s.ensureRollups(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
 	s.writer = newWriter(s, opt)
 	return s, nil
 }
@@ -217,3 +222,19 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 func nowMs() int64 { return time.Now().UnixMilli() }
+
+// ensureRollups rebuilds the rollups when events exist but rollups do not
+// (a database written before the rollups were introduced).
+func (s *Store) ensureRollups(ctx context.Context) error {
+	var events, rolled int
+	if err := s.w.GetContext(ctx, &events, "SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)"); err != nil {
+		return fmt.Errorf("store: check rollups: %w", err)
+	}
+	if err := s.w.GetContext(ctx, &rolled, "SELECT count(*) FROM (SELECT 1 FROM usage_daily LIMIT 1)"); err != nil {
+		return fmt.Errorf("store: check rollups: %w", err)
+	}
+	if events > 0 && rolled == 0 {
+		return s.RebuildRollups(ctx)
+	}
+	return nil
+}

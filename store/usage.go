@@ -50,6 +50,9 @@ type UsageQuery struct {
 	Sort     string              // output column; default usage_ms descending
 	Desc     bool
 	Limit    int // rows; 0 = all
+	// ForceScan reads the events table even where rollups could answer
+	// (tests and benchmarks compare both paths).
+	ForceScan bool
 }
 
 const dayMs = 86_400_000
@@ -298,54 +301,21 @@ func (s *Store) Usage(ctx context.Context, sc Scope, q UsageQuery) (Table, error
 		}
 		exprs = append(exprs, expr)
 	}
-	where, args, err := s.where(ctx, sc, q.From, q.To, q.Filters)
+	var aggs []usageAgg
+	var err error
+	if !q.ForceScan && rollupEligible(q) {
+		aggs, err = s.usageFromRollups(ctx, sc, q, exprs)
+	} else {
+		aggs, err = s.usageFromEvents(ctx, sc, q, exprs)
+	}
 	if err != nil {
 		return Table{}, err
-	}
-	f, t := q.From.UnixMilli(), q.To.UnixMilli()
-	sel := append([]string{}, exprs...)
-	sel = append(sel, "SUM(MIN(e.start_ms + e.duration_ms, ?) - MAX(e.start_ms, ?))", "COUNT(*)",
-		"COUNT(DISTINCT e.user_id)", "COUNT(DISTINCT e.device_id)")
-	query := "SELECT " + strings.Join(sel, ", ") + " FROM events e WHERE " + where
-	if len(exprs) > 0 {
-		query += " GROUP BY " + strings.Join(exprs, ", ")
-	}
-	args = append([]any{t, f}, args...)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return Table{}, fmt.Errorf("store: usage query: %w", err)
-	}
-	defer rows.Close()
-	type agg struct {
-		keys                    []any
-		usage, events, users, d int64
-	}
-	var aggs []agg
-	for rows.Next() {
-		a := agg{keys: make([]any, len(exprs))}
-		dst := make([]any, 0, len(exprs)+4)
-		for i := range a.keys {
-			dst = append(dst, &a.keys[i])
-		}
-		var usage sql.NullInt64
-		dst = append(dst, &usage, &a.events, &a.users, &a.d)
-		if err := rows.Scan(dst...); err != nil {
-			return Table{}, fmt.Errorf("store: usage scan: %w", err)
-		}
-		a.usage = usage.Int64
-		if a.events == 0 {
-			continue // no group matched (aggregate over nothing)
-		}
-		aggs = append(aggs, a)
-	}
-	if err := rows.Err(); err != nil {
-		return Table{}, fmt.Errorf("store: usage rows: %w", err)
 	}
 
 	// Minimum group size: fold small groups into one row.
 	if k := sc.Access.MinGroupSize(); k > 1 && len(exprs) > 0 {
-		var kept []agg
-		var other agg
+		var kept []usageAgg
+		var other usageAgg
 		folded := false
 		for _, a := range aggs {
 			if a.users < int64(k) {
@@ -408,6 +378,58 @@ func (s *Store) Usage(ctx context.Context, sc Scope, q UsageQuery) (Table, error
 		tab.Rows = tab.Rows[:q.Limit]
 	}
 	return tab, nil
+}
+
+// usageAgg is one group of a usage query before display: raw keys, sums
+// and distinct counts (-1 = unknown).
+type usageAgg struct {
+	keys                    []any
+	usage, events, users, d int64
+}
+
+// usageFromEvents aggregates straight from the events table (any grouping,
+// any window), clipping intervals at the window edges.
+func (s *Store) usageFromEvents(ctx context.Context, sc Scope, q UsageQuery, exprs []string) ([]usageAgg, error) {
+	where, args, err := s.where(ctx, sc, q.From, q.To, q.Filters)
+	if err != nil {
+		return nil, err
+	}
+	f, t := q.From.UnixMilli(), q.To.UnixMilli()
+	sel := append([]string{}, exprs...)
+	sel = append(sel, "SUM(MIN(e.start_ms + e.duration_ms, ?) - MAX(e.start_ms, ?))", "COUNT(*)",
+		"COUNT(DISTINCT e.user_id)", "COUNT(DISTINCT e.device_id)")
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM events e WHERE " + where
+	if len(exprs) > 0 {
+		query += " GROUP BY " + strings.Join(exprs, ", ")
+	}
+	args = append([]any{t, f}, args...)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage query: %w", err)
+	}
+	defer rows.Close()
+	var aggs []usageAgg
+	for rows.Next() {
+		a := usageAgg{keys: make([]any, len(exprs))}
+		dst := make([]any, 0, len(exprs)+4)
+		for i := range a.keys {
+			dst = append(dst, &a.keys[i])
+		}
+		var usage sql.NullInt64
+		dst = append(dst, &usage, &a.events, &a.users, &a.d)
+		if err := rows.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("store: usage scan: %w", err)
+		}
+		a.usage = usage.Int64
+		if a.events == 0 {
+			continue // no group matched (aggregate over nothing)
+		}
+		aggs = append(aggs, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: usage rows: %w", err)
+	}
+	return aggs, nil
 }
 
 // otherGroup is the group key of folded small groups.
