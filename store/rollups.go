@@ -95,7 +95,7 @@ func (r *rollupAcc) flush(ctx context.Context, tx *sqlx.Tx) error {
 			continue
 		}
 		st, err := tx.PrepareContext(ctx, "INSERT INTO "+p.table+" (block, app_id, entity, "+p.col+", mask) VALUES (?, ?, ?, ?, ?)"+
-			" ON CONFLICT (block, app_id, entity, "+p.col+") DO UPDATE SET mask = mask | excluded.mask")
+			" ON CONFLICT (app_id, "+p.col+", block, entity) DO UPDATE SET mask = mask | excluded.mask")
 		if err != nil {
 			return fmt.Errorf("store: prepare presence: %w", err)
 		}
@@ -365,8 +365,21 @@ func (s *Store) usageFromRollups(ctx context.Context, sc Scope, q UsageQuery, ex
 		{"presence_users", "user_id", func(a *usageAgg, n int64) { a.users = n }},
 		{"presence_devices", "device_id", func(a *usageAgg, n int64) { a.d = n }},
 	} {
-		q := "SELECT " + keySel + "COUNT(DISTINCT e." + p.col + ") FROM " + p.table + " e WHERE e.block >= ? AND e.block <= ?" +
-			" AND (e.mask & " + masks + ") != 0" + extra + group
+		// COUNT(DISTINCT) as a grouped subquery: grouped by application, the
+		// inner GROUP BY follows the primary key and streams.
+		inner := make([]string, 0, len(exprs)+1)
+		outer := make([]string, 0, len(exprs))
+		for i, x := range exprs {
+			inner = append(inner, x+" AS k"+strconv.Itoa(i))
+			outer = append(outer, "k"+strconv.Itoa(i))
+		}
+		innerGroup := append(append([]string{}, exprs...), "e."+p.col)
+		q := "SELECT " + strings.Join(append(outer, "COUNT(*)"), ", ") + " FROM (SELECT " +
+			strings.Join(append(inner, "e."+p.col), ", ") + " FROM " + p.table + " e WHERE e.block >= ? AND e.block <= ?" +
+			" AND (e.mask & " + masks + ") != 0" + extra + " GROUP BY " + strings.Join(innerGroup, ", ") + ")"
+		if len(outer) > 0 {
+			q += " GROUP BY " + strings.Join(outer, ", ")
+		}
 		if err := scan(q, append([]any{d1 / blockDays, (d2 - 1) / blockDays}, cargs...), 1, func(a *usageAgg, v []int64) {
 			p.set(a, v[0])
 		}); err != nil {

@@ -61,7 +61,7 @@ func seedRandom(t testing.TB, st *Store, base time.Time, n int, rng *mrand.Rand)
 			b.User = &UserInfo{Name: fmt.Sprintf("user-%d", u)}
 		}
 		for range 1 + rng.IntN(20) {
-			start := base.Add(time.Duration(rng.Int64N(int64(40*24*time.Hour)))).UnixMilli()
+			start := base.Add(time.Duration(rng.Int64N(int64(40 * 24 * time.Hour)))).UnixMilli()
 			if rng.IntN(5) == 0 { // near midnight, crossing it
 				start = start - start%dayMs + dayMs - int64(rng.IntN(600_000))
 			}

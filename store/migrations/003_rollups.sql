@@ -16,14 +16,15 @@ CREATE TABLE usage_daily (
 
 -- presence_*: which days of a 64-day block (block = day / 64) a user or
 -- device used an application, as a bit mask (bit = day % 64), for distinct
--- counts over any day-aligned window.
+-- counts over any day-aligned window. The key starts (app_id, user_id) so
+-- distinct counts per application stream in index order.
 CREATE TABLE presence_users (
     block   INTEGER NOT NULL,
     app_id  INTEGER NOT NULL,
     entity  TEXT NOT NULL,
     user_id INTEGER NOT NULL,
     mask    INTEGER NOT NULL,
-    PRIMARY KEY (block, app_id, entity, user_id)
+    PRIMARY KEY (app_id, user_id, block, entity)
 ) WITHOUT ROWID;
 CREATE INDEX presence_users_user ON presence_users(user_id);
 
@@ -33,6 +34,6 @@ CREATE TABLE presence_devices (
     entity    TEXT NOT NULL,
     device_id INTEGER NOT NULL,
     mask      INTEGER NOT NULL,
-    PRIMARY KEY (block, app_id, entity, device_id)
+    PRIMARY KEY (app_id, device_id, block, entity)
 ) WITHOUT ROWID;
 CREATE INDEX presence_devices_device ON presence_devices(device_id);
