@@ -453,10 +453,11 @@ func sortTable(tab *Table, a privacy.Access, by string, desc bool) error {
 		}
 	}
 	if col < 0 {
-		if err := checkField(a, by); err != nil {
+		var qe *QueryError
+		if err := checkField(a, by); errors.As(err, &qe) && qe.Hidden {
 			return err
 		}
-		return &QueryError{Field: "sort", Message: fmt.Sprintf("cannot sort by %q: not a column of the result", by)}
+		return &QueryError{Field: "sort", Message: "sort must name a column of the result"}
 	}
 	sort.SliceStable(tab.Rows, func(i, j int) bool {
 		less := compareValues(tab.Rows[i][col], tab.Rows[j][col])
