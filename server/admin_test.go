@@ -192,8 +192,8 @@ func TestUsageQueries(t *testing.T) {
 	ts.srv.now = func() time.Time { return day.Add(72 * time.Hour) }
 	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 	ts.post(batch("d1", "alice",
-		usage("https://crm.example.com/", at(9, 50), 20*60_000),  // clipped to 10 min in [10:00, 11:00)
-		usage("https://crm.example.com/", at(10, 30), 10*60_000), // 10 min
+		usage("https://crm.example.com/", at(9, 50), 20*60_000),   // clipped to 10 min in [10:00, 11:00)
+		usage("https://crm.example.com/", at(10, 30), 10*60_000),  // 10 min
 		usage("https://wiki.example.com/", at(10, 55), 10*60_000), // 5 min
 		usage("https://crm.example.com/", at(11, 0), 5*60_000),    // outside
 	)).must(t, 200)
