@@ -291,6 +291,8 @@ type pvChecker struct {
 	x       expected
 	needles []needle
 	window  string
+	// dayWindow is whole UTC days around the seed (answered from rollups).
+	dayWindow string
 }
 
 // get sends a GET and asserts the body holds no value the account may not
@@ -390,6 +392,39 @@ func (c *pvChecker) checkTotals() {
 	if got := colStrings(c.usage("group_by=classification.Region"), "classification.Region"); !slices.Equal(got, regions) {
 		t.Errorf("%s: group_by=classification.Region gives %v, want %v", a.name, got, regions)
 	}
+	// Whole-day windows are answered from the rollups: the same rules apply.
+	for _, g := range []string{"", "group_by=entity", "group_by=application", "group_by=classification.Region",
+		"entity=Tokyo", "classification.Region=Asia", "entity=n/a"} {
+		path := "/api/v1/usage?" + c.dayWindow + g
+		rows := c.rows(c.get(path), path)
+		var usage, events float64
+		for _, r := range rows {
+			usage += r["usage_ms"].(float64)
+			events += r["events"].(float64)
+			if e, ok := r["entity"].(string); ok && !slices.Contains(a.domain.entities, e) {
+				t.Errorf("%s: GET %s shows entity %q", a.name, path, e)
+			}
+			if _, ok := r["users"]; ok != a.privacy.users() {
+				t.Errorf("%s: GET %s: users count present=%v with users visible=%v", a.name, path, ok, a.privacy.users())
+			}
+			if _, ok := r["devices"]; ok != a.privacy.devices() {
+				t.Errorf("%s: GET %s: devices count present=%v with devices visible=%v", a.name, path, ok, a.privacy.devices())
+			}
+		}
+		switch {
+		case strings.Contains(g, "="+"Tokyo") || strings.Contains(g, "Asia") || strings.Contains(g, "n/a"):
+			if !a.domain.full() && len(rows) != 0 {
+				t.Errorf("%s: GET %s returns out-of-domain rows %v", a.name, path, rows)
+			}
+		case usage != float64(x.usageMs) || events != float64(x.events):
+			t.Errorf("%s: GET %s: usage %v events %v, want %d and %d", a.name, path, usage, events, x.usageMs, x.events)
+		case g == "" && a.privacy.users() && rows[0]["users"] != float64(len(x.users)):
+			t.Errorf("%s: GET %s: users %v, want %d", a.name, path, rows[0]["users"], len(x.users))
+		case g == "" && a.privacy.devices() && rows[0]["devices"] != float64(len(x.devices)):
+			t.Errorf("%s: GET %s: devices %v, want %d", a.name, path, rows[0]["devices"], len(x.devices))
+		}
+	}
+
 	// Another grouping must add up to the same total: nothing outside counts.
 	var sum float64
 	for _, r := range c.usage("group_by=application,day,hour,browser,location_type&sort=events&order=asc") {
@@ -691,10 +726,12 @@ func TestPrivacyMatrix(t *testing.T) {
 	if all.events != 9 || len(all.deviceList) != 5 || len(all.users) != 5 {
 		t.Fatalf("seed: %+v", all)
 	}
+	day := base.UTC().Truncate(24 * time.Hour)
+	dayWindow := "from=" + day.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + day.AddDate(0, 0, 2).Format("2006-01-02") + "&"
 	needles := pvNeedles()
 	for _, a := range accounts {
 		t.Run(a.name, func(t *testing.T) {
-			c := &pvChecker{t: t, ts: ts, a: a, x: pvExpected(a.domain.entities), needles: needles, window: window}
+			c := &pvChecker{t: t, ts: ts, a: a, x: pvExpected(a.domain.entities), needles: needles, window: window, dayWindow: dayWindow}
 			c.checkTotals()
 			c.checkIdentityGrouping()
 			c.checkAttempts()
