@@ -45,3 +45,21 @@ func BenchmarkPurell(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSanitizeWithPurellPass measures the design not taken: running
+// purell over every sanitized URL as a final normalization pass. It is here
+// so docs/sanitization.md can show why purell runs only on non-ASCII hosts.
+func BenchmarkSanitizeWithPurellPass(b *testing.B) {
+	in := benchInputs(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if res, err := URL(in[i], Options{}); err == nil {
+			_, _ = purell.NormalizeURLString(res.URL, purell.FlagsUsuallySafeGreedy)
+		}
+		i++
+		if i == len(in) {
+			i = 0
+		}
+	}
+}

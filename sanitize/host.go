@@ -17,11 +17,11 @@ const (
 
 // perUserHosting lists domains where the label just left of the domain names
 // a person (or their account), e.g. jdoe.github.io.
-var perUserHosting = []string{
+var perUserHosting = set(
 	".github.io", ".gitlab.io", ".blogspot.com", ".wordpress.com", ".tumblr.com", ".substack.com",
 	".medium.com", ".neocities.org", ".itch.io", ".notion.site", ".carrd.co", ".webflow.io",
 	".bitbucket.io", ".sourceforge.io", ".glitch.me", ".deviantart.com", ".livejournal.com", ".wixsite.com", ".squarespace.com", ".weebly.com", ".strikingly.com",
-}
+)
 
 // normalizeHost turns the authority's host[:port] (userinfo already removed)
 // into a lower-case ASCII host with a non-default port, and templates labels
@@ -150,16 +150,14 @@ func appendHost(b []byte, host string) ([]byte, error) {
 // userLabelEnd returns the end offset of the label that names a person on a
 // per-user hosting domain, or -1.
 func userLabelEnd(host string) int {
-	for _, suf := range perUserHosting {
-		if len(host) > len(suf) && hasSuffixFold(host, suf) {
-			return len(host) - len(suf)
+	var buf [253]byte
+	lh := lowerASCII(buf[:0], host)
+	for i := 1; i < len(lh); i++ {
+		if lh[i] == '.' && perUserHosting[lh[i:]] {
+			return i
 		}
 	}
 	return -1
-}
-
-func hasSuffixFold(s, suf string) bool {
-	return len(s) >= len(suf) && strings.EqualFold(s[len(s)-len(suf):], suf)
 }
 
 // hostLabelIsID reports a host label that is an identifier: a UUID, a run of

@@ -16,8 +16,14 @@ type pathSegments struct {
 // split fills ps from path ("/a/./b;jsessionid=x/../c" gives [a c]).
 // Backslashes separate segments like slashes, as in special WHATWG URLs.
 func (ps *pathSegments) split(path string) {
+	backslash := strings.IndexByte(path, '\\') >= 0
 	for len(path) > 0 {
-		end := indexSlash(path)
+		var end int
+		if backslash {
+			end = indexSlash(path)
+		} else {
+			end = strings.IndexByte(path, '/')
+		}
 		seg := path
 		if end >= 0 {
 			seg, path = path[:end], path[end+1:]

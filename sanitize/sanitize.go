@@ -102,12 +102,7 @@ func trimControls(s string) string {
 }
 
 func hasTabOrNewline(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '\t' || c == '\r' || c == '\n' {
-			return true
-		}
-	}
-	return false
+	return strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\t') >= 0 || strings.IndexByte(s, '\r') >= 0
 }
 
 // indexAuthorityEnd returns the index of the first '/', '\\', '?' or '#'.
