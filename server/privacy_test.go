@@ -831,6 +831,32 @@ func TestPrivacyMinGroupSizeFolds(t *testing.T) {
 	if !slices.Equal(devices, []string{"(other)", "LAU-ALPHA", "TKY-DELTA"}) {
 		t.Errorf("k=2 by device: %v", devices)
 	}
+	// Narrowing the query to one person does not read them through the
+	// "(other)" row or an ungrouped total, by event or rollup window.
+	day := base.UTC().Truncate(24 * time.Hour)
+	dayWindow := "from=" + day.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + day.AddDate(0, 0, 2).Format("2006-01-02")
+	for _, w := range []string{window, dayWindow} {
+		for _, q := range []string{"device=ZRH-GAMMA", "device=ZRH-GAMMA&group_by=day", "device=ZRH-GAMMA&group_by=application",
+			"device=LAU-BETA&group_by=hour,application", "entity=Zurich", "entity=Zurich&group_by=application", "entity=n/a&group_by=entity"} {
+			rows := ts.do("GET", "/api/v1/usage?"+w+"&"+q, tok, nil).must(t, 200).json(t)["rows"].([]any)
+			if len(rows) != 0 {
+				t.Errorf("k=2, %s: one user's figures are returned: %v", q, rows)
+			}
+		}
+	}
+	// Two users together pass.
+	if rows := ts.do("GET", "/api/v1/usage?"+dayWindow+"&device=TKY-DELTA", tok, nil).must(t, 200).json(t)["rows"].([]any); len(rows) != 1 {
+		t.Errorf("k=2, TKY-DELTA (2 users): %v", rows)
+	}
+	usersVisible := ts.createAccount("k2u", ts.createRole(map[string]any{"name": "k2u", "type": "main",
+		"view_domain": map[string]any{"access": "full"}, "privacy": pvPrivacy(7).json(),
+		"permissions": []string{"view_web_usage"}, "min_group_size": 2}))
+	for _, q := range []string{"group_by=user", "user=alice.martin&group_by=day", "user=alice.martin"} {
+		r := ts.do("GET", "/api/v1/usage?"+window+"&"+q, usersVisible, nil).must(t, 200)
+		if bytes.Contains(r.body, []byte("alice")) || (q != "group_by=user" && len(r.json(t)["rows"].([]any)) != 0) {
+			t.Errorf("k=2, %s: %s", q, r.body)
+		}
+	}
 	for _, d := range []string{"LAU-BETA", "ZRH-GAMMA", "WS-ORPHAN"} {
 		if r := ts.do("GET", "/api/v1/usage?"+window+"&group_by=device", tok, nil); bytes.Contains(r.body, []byte(d)) {
 			t.Errorf("folded device %s named in %s", d, r.body)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -312,29 +313,12 @@ func (s *Store) Usage(ctx context.Context, sc Scope, q UsageQuery) (Table, error
 		return Table{}, err
 	}
 
-	// Minimum group size: fold small groups into one row.
-	if k := sc.Access.MinGroupSize(); k > 1 && len(exprs) > 0 {
-		var kept []usageAgg
-		var other usageAgg
-		folded := false
-		for _, a := range aggs {
-			if a.users < int64(k) {
-				folded = true
-				other.usage += a.usage
-				other.events += a.events
-				continue
-			}
-			kept = append(kept, a)
+	// Minimum group size: fold small groups into one row; drop what would
+	// still single people out.
+	if k := sc.Access.MinGroupSize(); k > 1 {
+		if aggs, err = s.foldSmallGroups(ctx, sc, q, exprs, aggs, int64(k)); err != nil {
+			return Table{}, err
 		}
-		if folded {
-			other.keys = make([]any, len(exprs))
-			for i := range other.keys {
-				other.keys[i] = otherGroup
-			}
-			other.users, other.d = -1, -1
-			kept = append(kept, other)
-		}
-		aggs = kept
 	}
 
 	names, err := s.resolver(ctx, q.GroupBy, func(yield func(col int, v any)) {
@@ -430,6 +414,73 @@ func (s *Store) usageFromEvents(ctx context.Context, sc Scope, q UsageQuery, exp
 		return nil, fmt.Errorf("store: usage rows: %w", err)
 	}
 	return aggs, nil
+}
+
+// foldSmallGroups folds the groups with fewer than k distinct users into one
+// "(other)" row without distinct counts. The other row is kept only when the
+// folded groups together hold at least k distinct users, and an ungrouped
+// total only when it does: otherwise a filter narrowing the query to one
+// person (user=…, device=…) would read that person's figures through it.
+func (s *Store) foldSmallGroups(ctx context.Context, sc Scope, q UsageQuery, exprs []string, aggs []usageAgg, k int64) ([]usageAgg, error) {
+	if len(exprs) == 0 {
+		return slices.DeleteFunc(aggs, func(a usageAgg) bool { return a.users < k }), nil
+	}
+	var kept []usageAgg
+	other := usageAgg{users: -1, d: -1}
+	folded := false
+	for _, a := range aggs {
+		if a.users < k {
+			folded = true
+			other.usage += a.usage
+			other.events += a.events
+			continue
+		}
+		kept = append(kept, a)
+	}
+	if !folded {
+		return kept, nil
+	}
+	n, err := s.distinctUsersOutside(ctx, sc, q, exprs, kept)
+	if err != nil || n < k {
+		return kept, err
+	}
+	other.keys = make([]any, len(exprs))
+	for i := range other.keys {
+		other.keys[i] = otherGroup
+	}
+	return append(kept, other), nil
+}
+
+// distinctUsersOutside counts the distinct users of the query's events whose
+// group is not one of kept; 0 (drop the other row) when kept is too large to
+// bind.
+func (s *Store) distinctUsersOutside(ctx context.Context, sc Scope, q UsageQuery, exprs []string, kept []usageAgg) (int64, error) {
+	if len(kept)*len(exprs) > 30_000 {
+		return 0, nil
+	}
+	where, args, err := s.where(ctx, sc, q.From, q.To, q.Filters)
+	if err != nil {
+		return 0, err
+	}
+	query := "SELECT COUNT(DISTINCT e.user_id) FROM events e WHERE " + where
+	if len(kept) > 0 {
+		tuples := make([]string, len(kept))
+		for i, a := range kept {
+			tuples[i] = "(" + placeholders(len(exprs)) + ")"
+			for _, v := range a.keys {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				args = append(args, v)
+			}
+		}
+		query += " AND (" + strings.Join(exprs, ", ") + ") NOT IN (VALUES " + strings.Join(tuples, ", ") + ")"
+	}
+	var n int64
+	if err := s.r.GetContext(ctx, &n, query, args...); err != nil {
+		return 0, fmt.Errorf("store: count folded users: %w", err)
+	}
+	return n, nil
 }
 
 // otherGroup is the group key of folded small groups.
