@@ -32,7 +32,7 @@ func (f *dmFixture) hasEvent(t *testing.T, id [16]byte) bool {
 func TestRetentionEventBoundaries(t *testing.T) {
 	f := newDM(t)
 	now := time.Date(2026, 12, 10, 15, 30, 0, 0, time.UTC)
-	before := now.AddDate(0, 0, -30)                        // 2026-11-10 15:30
+	before := now.AddDate(0, 0, -30)                          // 2026-11-10 15:30
 	midnight := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC) // the effective cutoff
 	cases := []struct {
 		name  string
