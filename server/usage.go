@@ -33,9 +33,11 @@ func parseTime(v string) (time.Time, error) {
 // maxWindow bounds a query window.
 const maxWindow = 400 * 24 * time.Hour
 
-// window reads from/to (default: the last 30 days).
+// window reads from/to. The default is the 30 whole UTC days ending with
+// today (to = next midnight), which the rollups answer without scanning
+// events; a default from is 30 days before to.
 func (s *Server) window(c echo.Context) (from, to time.Time, err error) {
-	to = s.now()
+	to = s.now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	if v := c.QueryParam("to"); v != "" {
 		if to, err = parseTime(v); err != nil {
 			return from, to, invalid("to", "to must be RFC 3339, YYYY-MM-DD or epoch milliseconds")
