@@ -881,3 +881,247 @@ func TestPrivacyUnassignedOnlyForFullDomain(t *testing.T) {
 		t.Errorf("role limited to n/a: field %q", f)
 	}
 }
+
+// refused asserts status and the error field, and that the body echoes
+// none of secrets.
+func refused(t *testing.T, r response, status int, field string, secrets ...string) {
+	t.Helper()
+	if r.status != status {
+		t.Errorf("status %d, want %d (field %q): %s", r.status, status, field, r.body)
+		return
+	}
+	if f, _ := r.errorField(t); f != field {
+		t.Errorf("error field %q, want %q: %s", f, field, r.body)
+	}
+	for _, s := range secrets {
+		if bytes.Contains(bytes.ToLower(r.body), []byte(strings.ToLower(s))) {
+			t.Errorf("error echoes %q: %s", s, r.body)
+		}
+	}
+}
+
+func TestPrivacyRoleValidation(t *testing.T) {
+	ts, _ := pvServer(t)
+	role := func(name, typ string, view any, perms ...string) map[string]any {
+		m := map[string]any{"name": name, "type": typ, "privacy": pvPrivacy(0).json(), "permissions": perms}
+		if view != nil {
+			m["view_domain"] = view
+		}
+		return m
+	}
+	full := map[string]any{"access": "full"}
+	lausanne := map[string]any{"access": "limited", "entities": []string{"Lausanne"}}
+	post := func(body map[string]any) response { return ts.do("POST", "/api/v1/roles", ts.admin, body) }
+
+	refused(t, post(role("a", "main", lausanne, "view_web_usage", "administrator")), 400, "permissions[1]")
+	refused(t, post(role("b", "main", lausanne, "manage_applications")), 400, "permissions[0]")
+	refused(t, post(role("c", "main", full, "view_web_usage", "data_management")), 400, "permissions[1]")
+	refused(t, post(role("d", "main", map[string]any{"access": "limited", "entities": []string{"Lausanne", "Geneva"}})), 400, "view_domain.entities[1]")
+	refused(t, post(role("e", "main", map[string]any{"access": "limited", "classification": "Continent", "values": []string{"Europe"}})), 400, "view_domain.classification")
+	refused(t, post(role("f", "main", map[string]any{"access": "limited", "classification": "Region", "values": []string{"Europe", "Africa"}})), 400, "view_domain.values[1]")
+	refused(t, post(role("g", "main", map[string]any{"access": "limited", "entities": []string{"n/a"}})), 400, "view_domain.entities[0]")
+	refused(t, post(role("h", "main", map[string]any{"access": "limited", "entities": []string{"Lausanne"}, "classification": "Region", "values": []string{"Europe"}})), 400, "view_domain")
+	refused(t, post(role("i", "main", nil, "view_web_usage")), 400, "view_domain")
+	refused(t, post(role("j", "additional", full, "view_web_usage")), 400, "view_domain")
+	refused(t, post(role("k", "owner", full)), 400, "type")
+	refused(t, post(role("l", "main", full, "view_web_usage", "view_web_usage")), 400, "permissions[1]")
+	refused(t, post(role("m", "main", full, "read_minds")), 400, "permissions[0]")
+	bad := role("n", "main", full)
+	bad["privacy"] = map[string]string{"users": "maybe", "devices": "hidden", "destinations": "hidden"}
+	refused(t, post(bad), 400, "privacy.users")
+	bad = role("o", "main", full)
+	bad["min_group_size"] = 5000
+	refused(t, post(bad), 400, "min_group_size")
+	refused(t, post(role("", "main", full)), 400, "name")
+	// data_management with administrator in the same role is fine, and only
+	// with a full view domain.
+	post(role("dm", "main", full, "administrator", "data_management")).must(t, 201)
+
+	// Main and additional cannot be converted into each other.
+	mainID := ts.createRole(role("Lausanne analysts", "main", lausanne, "view_web_usage"))
+	extraID := ts.createRole(role("Helpers", "additional", nil, "export_web_usage"))
+	refused(t, ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", mainID), ts.admin, role("Lausanne analysts", "additional", nil)), 400, "type")
+	refused(t, ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", extraID), ts.admin, role("Helpers", "main", full)), 400, "type")
+	refused(t, post(role("lausanne ANALYSTS", "main", full)), 409, "")
+
+	// An additional role cannot start granting administrator while a
+	// limited account holds it.
+	ts.createAccount("ana", mainID, extraID)
+	refused(t, ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", extraID), ts.admin, role("Helpers", "additional", nil, "export_web_usage", "administrator")), 409, "permissions")
+	refused(t, ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", mainID), ts.admin, role("Lausanne analysts", "main", lausanne, "manage_applications")), 400, "permissions[0]")
+	// The built-in administrator role cannot be changed or deleted.
+	refused(t, ts.do("PUT", "/api/v1/roles/1", ts.admin, role("Administrator", "main", lausanne, "view_web_usage")), 409, "")
+	refused(t, ts.do("DELETE", "/api/v1/roles/1", ts.admin, nil), 409, "")
+	refused(t, ts.do("DELETE", fmt.Sprintf("/api/v1/roles/%d", mainID), ts.admin, nil), 409, "")
+
+	// Audit: who and what, never the values (role names, entities).
+	entries := ts.do("GET", "/api/v1/audit?action=role.create&limit=1000", ts.admin, nil).must(t, 200)
+	if bytes.Contains(entries.body, []byte("Lausanne")) || !bytes.Contains(entries.body, []byte(fmt.Sprintf("role:%d", mainID))) {
+		t.Errorf("audit of role creation: %s", entries.body)
+	}
+}
+
+func TestPrivacyAccountValidation(t *testing.T) {
+	ts, _ := pvServer(t)
+	mk := func(name, typ string, view any, perms ...string) int64 {
+		m := map[string]any{"name": name, "type": typ, "privacy": pvPrivacy(7).json(), "permissions": perms}
+		if view != nil {
+			m["view_domain"] = view
+		}
+		return ts.createRole(m)
+	}
+	limited := mk("Lausanne", "main", map[string]any{"access": "limited", "entities": []string{"Lausanne"}}, "view_web_usage")
+	fullMain := mk("Everything", "main", map[string]any{"access": "full"}, "view_web_usage")
+	admins := mk("Admins", "additional", nil, "administrator")
+	appMgr := mk("App managers", "additional", nil, "manage_applications")
+	exporter := mk("Exporters", "additional", nil, "export_web_usage")
+	post := func(body map[string]any) response { return ts.do("POST", "/api/v1/accounts", ts.admin, body) }
+
+	r := post(map[string]any{"name": "ana", "main_role": limited, "additional_roles": []any{exporter, admins}})
+	refused(t, r, 400, "additional_roles[1]")
+	if !bytes.Contains(r.body, []byte("requires a full view domain")) {
+		t.Errorf("message does not say why: %s", r.body)
+	}
+	refused(t, post(map[string]any{"name": "ana", "main_role": "Lausanne", "additional_roles": []any{"App managers"}}), 400, "additional_roles[0]")
+	refused(t, post(map[string]any{"name": "ana", "main_role": admins}), 400, "main_role")
+	refused(t, post(map[string]any{"name": "ana", "main_role": limited, "additional_roles": []any{fullMain}}), 400, "additional_roles[0]")
+	refused(t, post(map[string]any{"name": "ana", "main_role": "No such role"}), 400, "main_role")
+	refused(t, post(map[string]any{"name": "ana", "main_role": true}), 400, "main_role")
+	refused(t, post(map[string]any{"main_role": limited}), 400, "name")
+	// Full main role + administrator additional is allowed; names are unique.
+	post(map[string]any{"name": "root2", "main_role": fullMain, "additional_roles": []any{admins, appMgr}}).must(t, 201)
+	refused(t, post(map[string]any{"name": "ROOT2", "main_role": fullMain}), 409, "")
+
+	// Tokens: shown once, never listed, revocable; an account can hold several.
+	m := post(map[string]any{"name": "ana", "main_role": limited, "additional_roles": []any{exporter}}).must(t, 201).json(t)
+	tok1, id := m["token"].(string), int64(m["id"].(float64))
+	t2 := ts.do("POST", fmt.Sprintf("/api/v1/accounts/%d/tokens", id), ts.admin, map[string]any{"name": "script"}).must(t, 201).json(t)
+	tok2 := t2["token"].(string)
+	list := ts.do("GET", fmt.Sprintf("/api/v1/accounts/%d/tokens", id), ts.admin, nil).must(t, 200)
+	if bytes.Contains(list.body, []byte(tok1)) || bytes.Contains(list.body, []byte(tok2)) || bytes.Contains(ts.do("GET", fmt.Sprintf("/api/v1/accounts/%d", id), ts.admin, nil).body, []byte(tok1)) {
+		t.Errorf("a token is shown again: %s", list.body)
+	}
+	ts.do("GET", "/api/v1/usage", tok1, nil).must(t, 200)
+	ts.do("GET", "/api/v1/usage", tok2, nil).must(t, 200)
+	ts.do("DELETE", fmt.Sprintf("/api/v1/accounts/%d/tokens/%d", id, int64(t2["id"].(float64))), ts.admin, nil).must(t, 204)
+	ts.do("GET", "/api/v1/usage", tok2, nil).must(t, 401)
+	ts.do("GET", "/api/v1/usage", tok1, nil).must(t, 200)
+	assertNotInDatabase(t, ts, tok1, tok2)
+}
+
+func TestPrivacyOrganizationValidation(t *testing.T) {
+	ts, _ := pvServer(t)
+	before := ts.do("GET", "/api/v1/organization", ts.admin, nil).must(t, 200).body
+	ents := func(names ...string) []map[string]any {
+		var out []map[string]any
+		for _, n := range names {
+			out = append(out, map[string]any{"name": n, "classifications": map[string]string{"Region": pvRegion[n]}})
+		}
+		return out
+	}
+	put := func(entities []map[string]any, rules ...map[string]any) response {
+		if rules == nil {
+			rules = []map[string]any{}
+		}
+		return ts.do("PUT", "/api/v1/organization", ts.admin, map[string]any{"entities": entities, "rules": rules})
+	}
+	all := ents("Lausanne", "Zurich", "Tokyo")
+
+	r := put(append(all, map[string]any{"name": "lausanne"}))
+	if r.status != 400 || !strings.HasPrefix(func() string { f, _ := r.errorField(t); return f }(), "entities[3]") {
+		t.Errorf("duplicate entity (case): %d %s", r.status, r.body)
+	}
+	r = put(append(all, map[string]any{"name": "N/A"}))
+	if r.status != 400 || !strings.HasPrefix(func() string { f, _ := r.errorField(t); return f }(), "entities[3]") {
+		t.Errorf("entity named n/a: %d %s", r.status, r.body)
+	}
+	refused(t, put(all, map[string]any{"entity": "Zurich", "public_ip": "198.51.100.7/24"}), 400, "rules[0].public_ip")
+	refused(t, put(all, map[string]any{"entity": "Zurich", "local_ip": "10.0.0.0/33"}), 400, "rules[0].local_ip")
+	refused(t, put(all, map[string]any{"entity": "Geneva", "device_name": "GVA-*"}), 400, "rules[0].entity")
+	refused(t, put(all, map[string]any{"entity": "Zurich", "device_name": "ZRH-*", "tag": "zurich"}), 400, "rules[0]")
+	refused(t, put(all, map[string]any{"entity": "Zurich"}), 400, "rules[0]")
+	refused(t, put(all, map[string]any{"entity": "Zurich", "device_name": ""}), 400, "rules[0]")
+	bad := ents("Lausanne")
+	bad[0]["classifications"] = map[string]string{"Re gion!": "Europe"}
+	if r := put(bad); r.status != 400 {
+		t.Errorf("bad classification name: %d %s", r.status, r.body)
+	}
+
+	// A PUT that would orphan a role's entity or classification value → 409.
+	ts.createRole(map[string]any{"name": "Tokyo team", "type": "main", "privacy": pvPrivacy(0).json(), "permissions": []string{"view_web_usage"},
+		"view_domain": map[string]any{"access": "limited", "entities": []string{"Zurich", "Tokyo"}}})
+	asia := ts.createRole(map[string]any{"name": "Asia team", "type": "main", "privacy": pvPrivacy(0).json(), "permissions": []string{"view_web_usage"},
+		"view_domain": map[string]any{"access": "limited", "classification": "Region", "values": []string{"Asia"}}})
+	refused(t, put(ents("Lausanne", "Zurich")), 409, "entities")
+	moved := ents("Lausanne", "Zurich", "Tokyo")
+	moved[2]["classifications"] = map[string]string{"Region": "Pacific"}
+	r = put(moved)
+	refused(t, r, 409, "entities")
+	if !bytes.Contains(r.body, []byte("Asia team")) {
+		t.Errorf("the conflict does not name the role: %s", r.body)
+	}
+	if after := ts.do("GET", "/api/v1/organization", ts.admin, nil).must(t, 200).body; !bytes.Equal(before, after) {
+		t.Errorf("a refused PUT changed the organization:\n%s\n%s", before, after)
+	}
+	// Fixing the role first lets the change through; the role cannot then
+	// be saved pointing to the removed value.
+	ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", asia), ts.admin, map[string]any{"name": "Asia team", "type": "main", "privacy": pvPrivacy(0).json(),
+		"permissions": []string{"view_web_usage"}, "view_domain": map[string]any{"access": "limited", "entities": []string{"Tokyo"}}}).must(t, 200)
+	put(moved).must(t, 200)
+	refused(t, ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", asia), ts.admin, map[string]any{"name": "Asia team", "type": "main", "privacy": pvPrivacy(0).json(),
+		"permissions": []string{"view_web_usage"}, "view_domain": map[string]any{"access": "limited", "classification": "Region", "values": []string{"Asia"}}}), 400, "view_domain.values[0]")
+	audit := ts.do("GET", "/api/v1/audit?action=organization.replace", ts.admin, nil).must(t, 200)
+	if n := len(audit.json(t)["entries"].([]any)); n != 2 || bytes.Contains(audit.body, []byte("Pacific")) {
+		t.Errorf("organization audit: %d entries: %s", n, audit.body)
+	}
+}
+
+// Every endpoint: 401 without a valid account token, 403 without the
+// permission (or with the enrollment token).
+func TestPrivacyAuthOnEveryEndpoint(t *testing.T) {
+	ts, _ := pvServer(t)
+	nobody := ts.createAccount("nobody", ts.createRole(map[string]any{"name": "nobody", "type": "main",
+		"view_domain": map[string]any{"access": "full"}, "privacy": pvPrivacy(7).json(), "permissions": []string{}}))
+	analyst := ts.createAccount("analyst", ts.createRole(map[string]any{"name": "analyst", "type": "main",
+		"view_domain": map[string]any{"access": "full"}, "privacy": pvPrivacy(7).json(),
+		"permissions": []string{"view_web_usage", "export_web_usage", "view_audit_log"}}))
+	endpoints := []struct {
+		method, path string
+		analystOK    bool // the analyst (view, export, audit) may call it
+	}{
+		{"GET", "/api/v1/usage", true}, {"GET", "/api/v1/usage/events", true},
+		{"GET", "/api/v1/devices", true}, {"GET", "/api/v1/users", true}, {"GET", "/api/v1/audit", true},
+		{"GET", "/api/v1/settings", false}, {"PATCH", "/api/v1/settings", false},
+		{"GET", "/api/v1/organization", false}, {"PUT", "/api/v1/organization", false},
+		{"GET", "/api/v1/locations", false}, {"PUT", "/api/v1/locations", false},
+		{"GET", "/api/v1/roles", false}, {"POST", "/api/v1/roles", false},
+		{"GET", "/api/v1/roles/1", false}, {"PUT", "/api/v1/roles/1", false}, {"DELETE", "/api/v1/roles/1", false},
+		{"GET", "/api/v1/accounts", false}, {"POST", "/api/v1/accounts", false},
+		{"GET", "/api/v1/accounts/1", false}, {"DELETE", "/api/v1/accounts/1", false},
+		{"GET", "/api/v1/accounts/1/tokens", false}, {"POST", "/api/v1/accounts/1/tokens", false},
+		{"DELETE", "/api/v1/accounts/1/tokens/1", false},
+		{"GET", "/api/v1/enrollment-tokens", false}, {"POST", "/api/v1/enrollment-tokens", false},
+		{"DELETE", "/api/v1/enrollment-tokens/1", false},
+		{"POST", "/api/v1/applications", false}, {"PUT", "/api/v1/applications/1", false}, {"DELETE", "/api/v1/applications/1", false},
+	}
+	for _, e := range endpoints {
+		for _, tok := range []string{"", "wua_not_a_real_token", "Basic " + ts.admin} {
+			hdr := []string{}
+			if strings.HasPrefix(tok, "Basic ") {
+				hdr, tok = []string{"Authorization", tok}, ""
+			}
+			if r := ts.do(e.method, e.path, tok, "{}", hdr...); r.status != 401 {
+				t.Errorf("%s %s with token %q: %d, want 401", e.method, e.path, tok, r.status)
+			}
+		}
+		if r := ts.do(e.method, e.path, ts.enroll, "{}"); r.status != 403 {
+			t.Errorf("%s %s with the enrollment token: %d, want 403", e.method, e.path, r.status)
+		}
+		if r := ts.do(e.method, e.path, nobody, "{}"); r.status != 403 {
+			t.Errorf("%s %s without permissions: %d, want 403", e.method, e.path, r.status)
+		}
+		if r := ts.do(e.method, e.path, analyst, "{}"); (r.status == 403) == e.analystOK {
+			t.Errorf("%s %s as analyst: %d (allowed: %v)", e.method, e.path, r.status, e.analystOK)
+		}
+	}
+}
