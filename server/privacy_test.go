@@ -425,6 +425,14 @@ func (c *pvChecker) checkTotals() {
 		}
 	}
 
+	// Filtering on an hour gives that hour's group, inside the domain only.
+	for _, h := range c.usage("group_by=hour") {
+		got := c.usage("hour=" + url.QueryEscape(h["hour"].(string)))
+		if len(got) != 1 || got[0]["usage_ms"] != h["usage_ms"] {
+			t.Errorf("%s: hour=%v gives %v, want usage_ms %v", a.name, h["hour"], got, h["usage_ms"])
+		}
+	}
+
 	// Another grouping must add up to the same total: nothing outside counts.
 	var sum float64
 	for _, r := range c.usage("group_by=application,day,hour,browser,location_type&sort=events&order=asc") {

@@ -248,6 +248,16 @@ func (s *Store) filterCond(ctx context.Context, sc Scope, field string, values [
 			vals = append(vals, d.UnixMilli()/dayMs)
 		}
 		return in("(e.start_ms / 86400000)", vals)
+	case "hour":
+		var vals []any
+		for _, v := range values {
+			h, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return "", nil, &QueryError{Field: "hour", Message: "hour must be RFC 3339, e.g. 2026-11-23T10:00:00Z"}
+			}
+			vals = append(vals, h.UnixMilli()/3_600_000)
+		}
+		return in("(e.start_ms / 3600000)", vals)
 	}
 	if name, ok := strings.CutPrefix(field, "classification."); ok {
 		if !hasClassification(sc.Org, name) {
