@@ -225,7 +225,7 @@ func (s *Store) Devices(ctx context.Context, sc Scope, q ListQuery) (tab Table, 
 // Users lists users. The scope is enforced here: the listing needs the users
 // class visible; a limited view domain sees a user only if the user was
 // reported on at least one device inside the domain (an event whose stored
-// entity is allowed), and first_seen, last_seen and the devices count come
+// entity is allowed, as recorded in the presence rollup), and first_seen, last_seen and the devices count come
 // only from those events; hidden fields are absent and cannot be filtered
 // on. next is empty on the last page.
 func (s *Store) Users(ctx context.Context, sc Scope, q ListQuery) (tab Table, next string, err error) {
@@ -266,7 +266,10 @@ func (s *Store) Users(ctx context.Context, sc Scope, q ListQuery) (tab Table, ne
 			events = " AND e.entity IN (" + placeholders(len(entities)) + ")"
 			eventArgs = stringArgs(entities)
 		}
-		conds = append(conds, "EXISTS (SELECT 1 FROM events e WHERE e.user_id = u.id"+events+")")
+		// presence_users (maintained with every commit, retention and
+		// deletion) holds one row per user, application, 64-day block and
+		// entity: the same test as on events, without reading them.
+		conds = append(conds, "EXISTS (SELECT 1 FROM presence_users e WHERE e.user_id = u.id"+events+")")
 		args = append(args, eventArgs...)
 	}
 	cond, cargs, err := pageCond(q.Cursor, "u.id")
