@@ -15,11 +15,12 @@ import (
 
 // The privacy matrix: every combination of view domain (full, limited by
 // entity, limited by classification) × the three data-privacy classes
-// (hidden or visible) × roles given by the main role alone or by main plus
-// additional roles, against every read endpoint and format. It asserts that a
-// hidden value never appears anywhere in a response body (JSON, CSV, error),
-// that rows outside the view domain never appear nor count, and that every
-// attempt to get around this (filters, group_by, sort keys, cursors,
+// (hidden or visible) × roles given by the main role alone, by main plus
+// granting additional roles, or by main plus an all-hidden additional role,
+// against every read endpoint and format. It asserts that a hidden value
+// never appears anywhere in a response body (JSON, CSV, error), that rows
+// outside the view domain never appear nor count, and that every attempt to
+// get around this (filters, group_by, sort keys, cursors,
 // classification grouping, CSV) is refused or comes back empty.
 
 // pvDevice is a seeded device: its entity follows from the organization
@@ -258,9 +259,10 @@ func (ts *testServer) createAccount(name string, main any, additional ...any) st
 }
 
 // pvAccounts creates, for every domain and privacy combination, one account
-// whose main role carries everything and one whose main role hides every
-// class and grants only view_web_usage, with an additional role granting the
-// visibility and export_web_usage.
+// whose main role carries everything, one whose main role hides every class
+// and grants only view_web_usage, with an additional role granting the
+// visibility and export_web_usage, and one whose main role carries everything
+// plus an additional role that hides every class (it must take nothing away).
 func pvAccounts(ts *testServer) []pvAccount {
 	var out []pvAccount
 	extra := map[pvPrivacy]int64{}
@@ -278,6 +280,9 @@ func pvAccounts(ts *testServer) []pvAccount {
 			out = append(out, pvAccount{name, ts.createAccount(name, main), d, p})
 			name = fmt.Sprintf("%s-plus-%d", d.name, p)
 			out = append(out, pvAccount{name, ts.createAccount(name, bare, extra[p]), d, p})
+			// An additional role that hides everything takes nothing away.
+			name = fmt.Sprintf("%s-hiddenextra-%d", d.name, p)
+			out = append(out, pvAccount{name, ts.createAccount(name, main, extra[0]), d, p})
 		}
 	}
 	return out
@@ -710,7 +715,7 @@ func (c *pvChecker) checkListings(deviceCursor, userCursor string) {
 func TestPrivacyMatrix(t *testing.T) {
 	ts, base := pvServer(t)
 	accounts := pvAccounts(ts)
-	if len(accounts) != 48 {
+	if len(accounts) != 72 {
 		t.Fatalf("%d accounts", len(accounts))
 	}
 	window := "from=" + url.QueryEscape(base.Add(-time.Hour).Format(time.RFC3339)) +
