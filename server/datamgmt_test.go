@@ -180,13 +180,20 @@ func TestAnonymizeOverHTTP(t *testing.T) {
 	if len(rows) != 1 || rows[0]["user"] != pu || rows[0]["device"] != pd {
 		t.Fatalf("rows %v, want user %s device %s", rows, pu, pd)
 	}
-	// New data arrives hashed and joins the same person.
+	// New data arrives anonymized and joins the same person and device.
 	ts.post(batch("lap-alice", "alice", usage("https://crm.example.com/y", now.Add(time.Minute), 60000))).must(t, 200)
 	rows = ts.eventsRows(ts.admin, "from="+from+"&to="+to)
+	if len(rows) != 2 {
+		t.Fatalf("rows %v", rows)
+	}
 	for _, r := range rows {
-		if r["user"] != pu {
-			t.Fatalf("row %v", r)
+		if r["user"] != pu || r["device"] != pd {
+			t.Fatalf("row %v, want user %s device %s", r, pu, pd)
 		}
+	}
+	devs := ts.do("GET", "/api/v1/devices", ts.admin, nil).must(t, 200).json(t)["rows"].([]any)
+	if len(devs) != 1 || devs[0].(map[string]any)["device"] != pd || len(fmt.Sprint(devs[0].(map[string]any)["local_ips"])) > 2 {
+		t.Fatalf("device record after new data: %v", devs)
 	}
 	// The clear name still answers a data-subject request.
 	exp := ts.do("GET", "/api/v1/data/users/alice", ts.admin, nil).must(t, 200).json(t)

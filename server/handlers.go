@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"webusage/privacy"
 	"webusage/sanitize"
 	"webusage/webapps"
 )
@@ -171,8 +172,24 @@ func (r applicationRequest) validate() (webapps.Application, error) {
 	return a, nil
 }
 
+// visibleApp hides an application's patterns and query keys (hosts and
+// paths: destinations) from callers whose roles hide destinations, unless
+// they manage applications.
+func visibleApp(p *principal, a webapps.Application) webapps.Application {
+	if p.access.Can(privacy.ManageApplications) || !p.access.Hidden(privacy.Destinations) {
+		return a
+	}
+	a.Patterns, a.AllowedQueryKeys = []string{}, []string{}
+	return a
+}
+
 func (s *Server) handleListApplications(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"applications": s.current().appList})
+	list := s.current().appList
+	out := make([]webapps.Application, len(list))
+	for i, a := range list {
+		out[i] = visibleApp(who(c), a)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"applications": out})
 }
 
 func (s *Server) handleGetApplication(c echo.Context) error {
@@ -184,7 +201,7 @@ func (s *Server) handleGetApplication(c echo.Context) error {
 	if !ok {
 		return errNotFound
 	}
-	return c.JSON(http.StatusOK, a)
+	return c.JSON(http.StatusOK, visibleApp(who(c), a))
 }
 
 func (s *Server) handleCreateApplication(c echo.Context) error {

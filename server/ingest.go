@@ -279,6 +279,11 @@ func (s *Server) batchContext(c echo.Context, st *state, req *batchRequest) (*st
 	if storedName != "" {
 		b.User = &store.UserInfo{Name: storedName, UPN: storedUPN}
 	}
+	// Entity and location were decided on the real values above; what is
+	// stored of an anonymized device is its pseudonym only.
+	if st.anonymization.Devices {
+		store.AnonymizeDevice(s.keys, &b.Device)
+	}
 	return b, rc, nil
 }
 

@@ -51,6 +51,8 @@ type state struct {
 	org      *org.Organization
 	sites    geo.Sites
 	locator  *geo.Locator
+	// anonymization is the storage-level anonymization policy (data management).
+	anonymization store.Anonymization
 }
 
 // Server serves the HTTP API.
@@ -136,6 +138,9 @@ func (s *Server) reload(ctx context.Context) error {
 	}
 	if st.locator, err = geo.Compile(st.sites); err != nil {
 		return fmt.Errorf("server: compile locations: %w", err)
+	}
+	if _, err := s.store.GetConfig(ctx, store.ConfigAnonymization, &st.anonymization); err != nil {
+		return err
 	}
 	s.state.Store(st)
 	return nil

@@ -116,6 +116,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return err
 	}
 	obs.set(srv.Metrics())
+	srv.StartBackground(ctx) // retention and anonymization passes
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
