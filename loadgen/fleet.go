@@ -59,9 +59,15 @@ type Fleet struct {
 	devices   []Device
 }
 
-// NewFleet builds n devices whose events target apps. Event starts fall in
-// the 23 hours before epoch (never after it), so they are accepted by a
-// server whose clock is at or after epoch.
+// NewFleet builds n devices whose events target apps.
+//
+// Event times follow the way extensions report: batches are flushed in
+// rounds (round = seq·n + d), round r nominally at epoch − 24 h + r·2 ms
+// (never later than epoch), and each event is an interval of 1 s … 10 min
+// that ended up to 2 minutes before its batch's flush; one event in 50 is
+// a late one from up to 22 h earlier (a device that was offline). So times
+// advance with the run, mostly in order, and every interval ends by epoch:
+// a server whose clock is at or after epoch accepts them all.
 func NewFleet(seed uint64, n, batchSize int, apps []App, epoch time.Time) (*Fleet, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("loadgen: fleet needs at least one device, got %d", n)
@@ -106,6 +112,9 @@ func (f *Fleet) rng(device int, stream uint64) *rand.Rand {
 }
 
 const deviceStream = ^uint64(0)
+
+// roundStep is the nominal time between two rounds of batches.
+const roundStep = 2 * time.Millisecond
 
 var browsers = []struct{ name, version string }{
 	{"chrome", "156.0.7410.88"}, {"chrome", "155.0.7390.122"}, {"edge", "156.0.3400.55"},
@@ -170,16 +179,26 @@ func (f *Fleet) Batch(d, seq int) Batch {
 	r := f.rng(d, uint64(seq))
 	events := make([]event, f.batchSize)
 	ids := make([]string, f.batchSize)
+	round := time.Duration(seq)*time.Duration(len(f.devices)) + time.Duration(d)
+	flush := f.epoch.Add(-24 * time.Hour)
+	if round < 24*time.Hour/roundStep {
+		flush = flush.Add(round * roundStep)
+	} else {
+		flush = f.epoch
+	}
 	for i := range events {
 		app := f.apps[r.IntN(len(f.apps))]
 		dur := 1000 + r.Int64N(10*60*1000) // 1 s … 10 min of focused use
-		back := time.Duration(dur)*time.Millisecond + time.Duration(r.Int64N(int64(22*time.Hour)))
+		back := time.Duration(dur)*time.Millisecond + time.Duration(r.Int64N(int64(2*time.Minute)))
+		if r.IntN(50) == 0 {
+			back += time.Duration(r.Int64N(int64(22 * time.Hour)))
+		}
 		ids[i] = uuid4(r)
 		events[i] = event{
 			ID:          ids[i],
 			Type:        "usage",
 			URL:         appURL(r, app.Patterns[r.IntN(len(app.Patterns))]),
-			Start:       f.epoch.Add(-back).Format("2006-01-02T15:04:05.000Z07:00"),
+			Start:       flush.Add(-back).Format("2006-01-02T15:04:05.000Z07:00"),
 			DurationMS:  dur,
 			Application: app.ID,
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -125,8 +126,8 @@ func TestFleetEventsTargetTheirApplication(t *testing.T) {
 			if err != nil {
 				t.Fatalf("start %q: %v", e.Start, err)
 			}
-			if end := start.Add(time.Duration(e.DurationMS) * time.Millisecond); end.After(epoch) || start.Before(epoch.Add(-24*time.Hour)) {
-				t.Errorf("interval %s + %d ms is not within the day before the epoch", e.Start, e.DurationMS)
+			if end := start.Add(time.Duration(e.DurationMS) * time.Millisecond); end.After(epoch) || start.Before(epoch.Add(-47*time.Hour)) {
+				t.Errorf("interval %s + %d ms is not within the 47 h before the epoch", e.Start, e.DurationMS)
 			}
 			if e.Type != "usage" || e.DurationMS < 1000 {
 				t.Errorf("event type %q duration %d ms: want usage of at least 1 s", e.Type, e.DurationMS)
@@ -195,6 +196,37 @@ func TestParseApps(t *testing.T) {
 	for _, bad := range []string{"", " , ", "x=crm.example.com/*", "-1=a/*", "https://crm.example.com/*"} {
 		if _, err := loadgen.ParseApps(bad); err == nil {
 			t.Errorf("ParseApps(%q) succeeded", bad)
+		}
+	}
+}
+
+// medianStart is the median event start of b.
+func medianStart(t *testing.T, b loadgen.Batch) time.Time {
+	t.Helper()
+	var starts []time.Time
+	for _, e := range decode(t, b).Events {
+		s, err := time.Parse(time.RFC3339, e.Start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts = append(starts, s)
+	}
+	slices.SortFunc(starts, time.Time.Compare)
+	return starts[len(starts)/2]
+}
+
+func TestFleetTimesAdvanceWithTheRounds(t *testing.T) {
+	f := newFleet(t, 5, 10)
+	first, later := medianStart(t, f.Batch(3, 0)), medianStart(t, f.Batch(3, 60000))
+	// 60000 more batches of each of 10 devices: 600000 rounds of 2 ms, 20 minutes.
+	if d := later.Sub(first); d < 15*time.Minute || d > 25*time.Minute {
+		t.Errorf("median start moved %v over 600000 rounds, want about 20 min", d)
+	}
+	// Far past 24 h of rounds, batches are pinned at the epoch, never after.
+	for _, e := range decode(t, f.Batch(0, 1<<30)).Events {
+		s, _ := time.Parse(time.RFC3339, e.Start)
+		if s.Add(time.Duration(e.DurationMS) * time.Millisecond).After(epoch) {
+			t.Fatalf("event of round 2^30·10 ends after the epoch: %s + %d ms", e.Start, e.DurationMS)
 		}
 	}
 }
