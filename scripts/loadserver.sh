@@ -28,6 +28,10 @@ loadserver_start() {
   port=$(loadserver_free_port)
   LS_DATA="$dir/data"
   LS_URL="http://127.0.0.1:$port"
+  if [ -n "$(ls -A "$LS_DATA" 2>/dev/null)" ]; then
+    echo "loadserver: $LS_DATA is not empty; give an empty output directory" >&2
+    return 1
+  fi
   mkdir -p "$LS_DATA"
   WEBUSAGE_ADMIN_TOKEN="$LS_ADMIN" WEBUSAGE_ENROLLMENT_TOKEN="$LS_ENROLL" \
     ./bin/webusage serve --addr "127.0.0.1:$port" --data "$LS_DATA" --trusted-proxies 127.0.0.1/32 \
