@@ -425,7 +425,7 @@ func (s *Server) handleAudit(c echo.Context) error {
 		return err
 	}
 	out := map[string]any{"entries": list}
-	if q.Limit > 0 && len(list) == q.Limit {
+	if limit := q.Limit; (limit == 0 && len(list) == 1000) || (limit > 0 && len(list) == limit) {
 		out["next_cursor"] = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
 	return c.JSON(http.StatusOK, out)

@@ -51,7 +51,7 @@ func TestSettings(t *testing.T) {
 		{`{"extension_flush_seconds":4000}`, "extension_flush_seconds"},
 		{`{"retention_days":0}`, "retention_days"},
 		{`{"colect_urls":true}`, "colect_urls"},
-		{`[]`, ""},
+		{`[]`, "(body)"},
 	}
 	for _, b := range bad {
 		r := ts.do("PATCH", "/api/v1/settings", ts.admin, b.body)

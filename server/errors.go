@@ -80,6 +80,8 @@ func (s *Server) toAPIError(c echo.Context, err error) *apiError {
 		return forbidden(he.Field, he.Error())
 	}
 	switch {
+	case errors.Is(err, store.ErrNameTaken):
+		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Field: "name", Message: "the name is already in use"}
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrConflict):
@@ -112,8 +114,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	ae := s.toAPIError(c, err)
-	if ae.Status == http.StatusServiceUnavailable {
+	switch ae.Status {
+	case http.StatusServiceUnavailable:
 		c.Response().Header().Set("Retry-After", "1")
+	case http.StatusUnauthorized:
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="webusage"`)
 	}
 	if werr := c.JSON(ae.Status, map[string]any{"error": ae}); werr != nil {
 		s.log.Debug("write error response", "err", werr)

@@ -955,7 +955,7 @@ func TestPrivacyRoleValidation(t *testing.T) {
 	extraID := ts.createRole(role("Helpers", "additional", nil, "export_web_usage"))
 	refused(t, ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", mainID), ts.admin, role("Lausanne analysts", "additional", nil)), 400, "type")
 	refused(t, ts.do("PUT", fmt.Sprintf("/api/v1/roles/%d", extraID), ts.admin, role("Helpers", "main", full)), 400, "type")
-	refused(t, post(role("lausanne ANALYSTS", "main", full)), 409, "")
+	refused(t, post(role("lausanne ANALYSTS", "main", full)), 409, "name")
 
 	// An additional role cannot start granting administrator while a
 	// limited account holds it.
@@ -1003,7 +1003,7 @@ func TestPrivacyAccountValidation(t *testing.T) {
 	refused(t, post(map[string]any{"main_role": limited}), 400, "name")
 	// Full main role + administrator additional is allowed; names are unique.
 	post(map[string]any{"name": "root2", "main_role": fullMain, "additional_roles": []any{admins, appMgr}}).must(t, 201)
-	refused(t, post(map[string]any{"name": "ROOT2", "main_role": fullMain}), 409, "")
+	refused(t, post(map[string]any{"name": "ROOT2", "main_role": fullMain}), 409, "name")
 
 	// Tokens: shown once, never listed, revocable; an account can hold several.
 	m := post(map[string]any{"name": "ana", "main_role": limited, "additional_roles": []any{exporter}}).must(t, 201).json(t)

@@ -22,11 +22,10 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/meta", s.handleMeta)
 
 	// The extension: enrollment token, CORS so it needs no host permission.
-	ext := api.Group("", s.cors)
-	ext.OPTIONS("/extension/config", s.preflight)
-	ext.OPTIONS("/events", s.preflight)
-	ext.GET("/extension/config", s.handleExtensionConfig, s.requireEnrollment)
-	ext.POST("/events", s.handleEvents, s.requireEnrollment)
+	api.OPTIONS("/extension/config", s.preflight, s.cors)
+	api.OPTIONS("/events", s.preflight, s.cors)
+	api.GET("/extension/config", s.handleExtensionConfig, s.cors, s.requireEnrollment)
+	api.POST("/events", s.handleEvents, s.cors, s.requireEnrollment)
 
 	anyAccount := s.requireAccount()
 	admin := s.requireAccount(privacy.Administrator)

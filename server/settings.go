@@ -79,7 +79,7 @@ func (s Settings) patch(body []byte) (Settings, []string, error) {
 	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return s, nil, invalid("", "body must be a JSON object")
+		return s, nil, invalid("(body)", "body must be a JSON object")
 	}
 	known := map[string]any{
 		"collect_web_usage": &s.CollectWebUsage, "collect_urls": &s.CollectURLs, "username": &s.Username,

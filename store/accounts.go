@@ -180,7 +180,7 @@ func (s *Store) CreateRole(ctx context.Context, actor Actor, role privacy.Role) 
 		res, err := tx.ExecContext(ctx, "INSERT INTO roles (name, type, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
 			role.Name, role.Type, string(def), now, now)
 		if isUniqueViolation(err) {
-			return ErrConflict
+			return ErrNameTaken
 		}
 		if err != nil {
 			return fmt.Errorf("store: create role: %w", err)
@@ -220,7 +220,7 @@ func (s *Store) UpdateRole(ctx context.Context, actor Actor, role privacy.Role, 
 		_, err = tx.ExecContext(ctx, "UPDATE roles SET name = ?, definition = ?, updated_at = ? WHERE id = ?",
 			role.Name, string(def), nowMs(), role.ID)
 		if isUniqueViolation(err) {
-			return ErrConflict
+			return ErrNameTaken
 		}
 		if err != nil {
 			return fmt.Errorf("store: update role: %w", err)
@@ -330,7 +330,7 @@ func (s *Store) CreateAccount(ctx context.Context, actor Actor, a Account, token
 		now := nowMs()
 		res, err := tx.ExecContext(ctx, "INSERT INTO accounts (name, main_role_id, created_at) VALUES (?, ?, ?)", a.Name, a.MainRoleID, now)
 		if isUniqueViolation(err) {
-			return ErrConflict
+			return ErrNameTaken
 		}
 		if err != nil {
 			return fmt.Errorf("store: create account: %w", err)

@@ -107,7 +107,7 @@ func (s *Store) CreateApplication(ctx context.Context, actor Actor, a webapps.Ap
 		res, err := tx.ExecContext(ctx, `INSERT INTO applications (name, patterns, collect_urls, allowed_query_keys, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, a.Name, patterns, a.CollectURLs, keys, now, now)
 		if isUniqueViolation(err) {
-			return ErrConflict
+			return ErrNameTaken
 		}
 		if err != nil {
 			return fmt.Errorf("store: create application: %w", err)
@@ -126,7 +126,7 @@ func (s *Store) UpdateApplication(ctx context.Context, actor Actor, a webapps.Ap
 			allowed_query_keys = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`,
 			a.Name, patterns, a.CollectURLs, keys, nowMs(), a.ID)
 		if isUniqueViolation(err) {
-			return ErrConflict
+			return ErrNameTaken
 		}
 		if err != nil {
 			return fmt.Errorf("store: update application: %w", err)

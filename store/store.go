@@ -31,6 +31,8 @@ var (
 	ErrConflict  = errors.New("conflict")
 	ErrQueueFull = errors.New("ingest queue is full")
 	ErrClosed    = errors.New("store is closed")
+	// ErrNameTaken is a conflict on a unique name (application, role, account).
+	ErrNameTaken = fmt.Errorf("%w: the name is already in use", ErrConflict)
 )
 
 // Cipher seals identifying values and computes keyed lookup hashes. keys.Keyring

@@ -117,7 +117,14 @@ func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") +
 func checkField(a privacy.Access, field string) error {
 	if err := a.RequireVisible(field); err != nil {
 		var hidden *privacy.HiddenFieldError
-		return &QueryError{Field: field, Message: err.Error(), Hidden: errors.As(err, &hidden)}
+		if errors.As(err, &hidden) {
+			return &QueryError{Field: field, Message: hidden.Error(), Hidden: true}
+		}
+		var unknown *privacy.FieldError
+		if errors.As(err, &unknown) {
+			return &QueryError{Field: unknown.Field, Message: fmt.Sprintf("unknown field %q", unknown.Field)}
+		}
+		return &QueryError{Field: field, Message: "unknown field"}
 	}
 	return nil
 }
