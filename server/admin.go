@@ -30,23 +30,23 @@ func (s *Server) handlePutOrganization(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.stateMu.Lock()
-	defer s.stateMu.Unlock()
 	ctx := c.Request().Context()
-	roles, err := s.store.ListRoles(ctx)
-	if err != nil {
-		return err
-	}
-	for _, r := range roles {
-		if err := r.Validate(o); err != nil {
-			return &apiError{Status: http.StatusConflict, Code: CodeConflict, Field: "entities",
-				Message: fmt.Sprintf("role %q would no longer be valid (%v); change the role first", r.Name, err)}
+	// Roles are checked and the ruleset replaced under the state lock, so a
+	// role saved meanwhile cannot point to a removed entity.
+	err = s.change(ctx, func(*state) error {
+		roles, err := s.store.ListRoles(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	if err := s.store.PutConfig(ctx, who(c).actor(), store.ConfigOrganization, o.Ruleset(), "organization.replace"); err != nil {
-		return err
-	}
-	if err := s.reload(ctx); err != nil {
+		for _, r := range roles {
+			if err := r.Validate(o); err != nil {
+				return &apiError{Status: http.StatusConflict, Code: CodeConflict, Field: "entities",
+					Message: fmt.Sprintf("role %q would no longer be valid (%v); change the role first", r.Name, err)}
+			}
+		}
+		return s.store.PutConfig(ctx, who(c).actor(), store.ConfigOrganization, o.Ruleset(), "organization.replace")
+	})
+	if err != nil {
 		return err
 	}
 	s.auth.clear()
@@ -65,13 +65,10 @@ func (s *Server) handlePutLocations(c echo.Context) error {
 	if _, err := geo.Compile(sites); err != nil {
 		return err
 	}
-	s.stateMu.Lock()
-	defer s.stateMu.Unlock()
 	ctx := c.Request().Context()
-	if err := s.store.PutConfig(ctx, who(c).actor(), store.ConfigLocations, sites, "locations.replace"); err != nil {
-		return err
-	}
-	if err := s.reload(ctx); err != nil {
+	if err := s.change(ctx, func(*state) error {
+		return s.store.PutConfig(ctx, who(c).actor(), store.ConfigLocations, sites, "locations.replace")
+	}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, sites)
@@ -105,10 +102,15 @@ func (s *Server) handleCreateRole(c echo.Context) error {
 		return err
 	}
 	r.ID, r.Builtin = 0, false
-	if err := r.Validate(s.current().org); err != nil {
+	ctx := c.Request().Context()
+	err := s.change(ctx, func(st *state) error {
+		if err := r.Validate(st.org); err != nil {
+			return err
+		}
+		var err error
+		r, err = s.store.CreateRole(ctx, who(c).actor(), r)
 		return err
-	}
-	r, err := s.store.CreateRole(c.Request().Context(), who(c).actor(), r)
+	})
 	if err != nil {
 		return err
 	}
@@ -133,17 +135,19 @@ func (s *Server) handleUpdateRole(c echo.Context) error {
 		return invalid("type", "a %s role cannot be converted into another type", old.Type)
 	}
 	r.ID, r.Builtin = id, false
-	if err := r.Validate(s.current().org); err != nil {
-		return err
-	}
-	err = s.store.UpdateRole(ctx, who(c).actor(), r, func(users []store.Account) error {
-		for _, a := range users {
-			if _, err := s.accessWith(c, a, r); err != nil {
-				return &apiError{Status: http.StatusConflict, Code: CodeConflict, Field: "permissions",
-					Message: fmt.Sprintf("account %q would combine permissions that need full view domain with a limited one", a.Name)}
-			}
+	err = s.change(ctx, func(st *state) error {
+		if err := r.Validate(st.org); err != nil {
+			return err
 		}
-		return nil
+		return s.store.UpdateRole(ctx, who(c).actor(), r, func(users []store.Account) error {
+			for _, a := range users {
+				if _, err := s.accessWith(c, a, r); err != nil {
+					return &apiError{Status: http.StatusConflict, Code: CodeConflict, Field: "permissions",
+						Message: fmt.Sprintf("account %q would combine permissions that need full view domain with a limited one", a.Name)}
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"webusage/privacy"
 	"webusage/sanitize"
+	"webusage/store"
 	"webusage/webapps"
 )
 
@@ -102,17 +103,17 @@ func (s *Server) handlePatchSettings(c echo.Context) error {
 	if err != nil {
 		return tooLarge(s.cfg.MaxBodyBytes)
 	}
-	s.stateMu.Lock()
-	defer s.stateMu.Unlock()
-	next, changed, err := s.current().settings.patch(body)
-	if err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
-	if err := s.store.PutConfig(ctx, who(c).actor(), "settings", next, "settings.update:"+strings.Join(changed, ",")); err != nil {
-		return err
-	}
-	if err := s.reload(ctx); err != nil {
+	var next Settings
+	err = s.change(ctx, func(st *state) error {
+		n, changed, err := st.settings.patch(body)
+		if err != nil {
+			return err
+		}
+		next = n
+		return s.store.PutConfig(ctx, who(c).actor(), store.ConfigSettings, n, "settings.update:"+strings.Join(changed, ","))
+	})
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, next)
@@ -213,14 +214,12 @@ func (s *Server) handleCreateApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.stateMu.Lock()
-	defer s.stateMu.Unlock()
 	ctx := c.Request().Context()
-	a, err = s.store.CreateApplication(ctx, who(c).actor(), a)
-	if err != nil {
+	err = s.change(ctx, func(*state) error {
+		a, err = s.store.CreateApplication(ctx, who(c).actor(), a)
 		return err
-	}
-	if err := s.reload(ctx); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, a)
@@ -240,13 +239,8 @@ func (s *Server) handleUpdateApplication(c echo.Context) error {
 		return err
 	}
 	a.ID = id
-	s.stateMu.Lock()
-	defer s.stateMu.Unlock()
 	ctx := c.Request().Context()
-	if err := s.store.UpdateApplication(ctx, who(c).actor(), a); err != nil {
-		return err
-	}
-	if err := s.reload(ctx); err != nil {
+	if err := s.change(ctx, func(*state) error { return s.store.UpdateApplication(ctx, who(c).actor(), a) }); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
@@ -257,13 +251,8 @@ func (s *Server) handleDeleteApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.stateMu.Lock()
-	defer s.stateMu.Unlock()
 	ctx := c.Request().Context()
-	if err := s.store.DeleteApplication(ctx, who(c).actor(), id); err != nil {
-		return err
-	}
-	if err := s.reload(ctx); err != nil {
+	if err := s.change(ctx, func(*state) error { return s.store.DeleteApplication(ctx, who(c).actor(), id) }); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -148,6 +148,17 @@ func (s *Server) reload(ctx context.Context) error {
 
 func (s *Server) current() *state { return s.state.Load() }
 
+// change runs an admin write that alters the hot-path state, one at a time,
+// and reloads the state once the write succeeded.
+func (s *Server) change(ctx context.Context, write func(st *state) error) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if err := write(s.current()); err != nil {
+		return err
+	}
+	return s.reload(ctx)
+}
+
 // Handler returns the HTTP handler (for tests and custom listeners).
 func (s *Server) Handler() http.Handler { return s.echo }
 
