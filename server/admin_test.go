@@ -288,3 +288,29 @@ func TestEventsPagination(t *testing.T) {
 	ts.do("GET", "/api/v1/usage/events?cursor=%21%21", ts.admin, nil).must(t, 400)
 	ts.do("GET", "/api/v1/usage/events?limit=5000", ts.admin, nil).must(t, 400)
 }
+
+// TestUsageByTemplate: with URL collection on, analysts who may see
+// destinations group usage by host and path template; others are refused.
+func TestUsageByTemplate(t *testing.T) {
+	ts := startServer(t)
+	ts.createApp("CRM", []string{"crm.example.com/*"}, true)
+	ts.patchSettings(map[string]any{"collect_urls": true})
+	now := time.Now()
+	ts.post(batch("d1", "u1",
+		usage("https://crm.example.com/accounts/1234567/invoices", now, 1000),
+		usage("https://crm.example.com/accounts/7654321/invoices", now, 2000),
+		usage("https://crm.example.com/reports", now, 500))).must(t, 200)
+	m := ts.do("GET", "/api/v1/usage?group_by=host,template&"+window(now), ts.admin, nil).must(t, 200).json(t)
+	got := map[string]float64{}
+	for _, r := range m["rows"].([]any) {
+		row := r.(map[string]any)
+		got[row["host"].(string)+row["template"].(string)] = row["usage_ms"].(float64)
+	}
+	if got["crm.example.com/accounts/{id}/invoices"] != 3000 || got["crm.example.com/reports"] != 500 {
+		t.Fatalf("by template: %v", got)
+	}
+	m = ts.do("GET", "/api/v1/usage?group_by=application&template=/reports&"+window(now), ts.admin, nil).must(t, 200).json(t)
+	if rows := m["rows"].([]any); len(rows) != 1 || rows[0].(map[string]any)["usage_ms"] != 500.0 {
+		t.Fatalf("filtered by template: %v", rows)
+	}
+}

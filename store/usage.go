@@ -41,7 +41,7 @@ type Scope struct {
 
 // GroupFields are the group_by keys of usage queries (plus classification.<Name>).
 var GroupFields = []string{"application", "user", "device", "entity", "location_type", "site",
-	"country", "state", "city", "browser", "day", "hour"}
+	"country", "state", "city", "browser", "day", "hour", "host", "template"}
 
 // UsageQuery selects usage in [From, To), grouped and filtered.
 type UsageQuery struct {
@@ -67,7 +67,7 @@ func groupExpr(field string, o *org.Organization) (string, error) {
 		return "e.user_id", nil
 	case "device":
 		return "e.device_id", nil
-	case "entity", "location_type", "site", "state", "city", "browser":
+	case "entity", "location_type", "site", "state", "city", "browser", "host", "template":
 		return "e." + field, nil
 	case "country":
 		return "e.country_code", nil
@@ -236,7 +236,7 @@ func (s *Store) filterCond(ctx context.Context, sc Scope, field string, values [
 			}
 		}
 		return in("e.device_id", ids)
-	case "entity", "location_type", "site", "state", "city", "browser":
+	case "entity", "location_type", "site", "state", "city", "browser", "host", "template":
 		return in("e."+field, strs())
 	case "country":
 		var vals []any
