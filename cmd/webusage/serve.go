@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,8 @@ type serveFlags struct {
 	queueEvents    int
 	logLevel       string
 	logFormat      string
+	tlsCert        string
+	tlsKey         string
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -50,6 +53,8 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.IntVar(&f.queueEvents, "queue-events", 50000, "events that may wait for the database writer before 503")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS; needs --tls-key")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	if err := envFlags(fs); err != nil {
 		fmt.Fprintln(io.err, "serve: environment:", err)
 		return 2
@@ -121,7 +126,17 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("webusage listening", "addr", l.Addr().String(), "data", f.data)
+	scheme := "http"
+	if f.tlsCert != "" || f.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
+	log.Info("webusage listening", "addr", l.Addr().String(), "scheme", scheme, "data", f.data)
 	err = srv.Serve(ctx, l)
 	log.Info("webusage stopping: committing accepted events")
 	return err
