@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -13,7 +15,7 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.recoverer)
+	e.Use(s.accessLog, s.recoverer)
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
@@ -75,6 +77,27 @@ func (s *Server) routes() *echo.Echo {
 	s.listingRoutes(api)
 	s.dataRoutes(api)
 	return e
+}
+
+// accessLog logs each request at debug level by its route pattern (never the
+// raw path, which can carry a user name, nor the query or the client IP).
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if s.log.Enabled(c.Request().Context(), slog.LevelDebug) {
+			status := c.Response().Status
+			var ae *apiError
+			if errors.As(err, &ae) {
+				status = ae.Status
+			} else if err != nil {
+				status = 0 // mapped by the error handler after this logs
+			}
+			s.log.Debug("request", "method", c.Request().Method, "route", c.Path(), "status", status,
+				"duration_ms", time.Since(start).Milliseconds())
+		}
+		return err
+	}
 }
 
 func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
