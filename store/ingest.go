@@ -152,7 +152,14 @@ func (w *writer) run() {
 		}
 		group := []*job{j}
 		n := len(j.batch.Events)
-		timer := time.NewTimer(w.opt.CommitDelay)
+		add := func(j *job) {
+			group = append(group, j)
+			n += len(j.batch.Events)
+		}
+		// Natural group commit: take everything already queued, so the busier
+		// the server, the larger the commits. Only a small group waits (up to
+		// CommitDelay) for more, so a trickle is not committed batch by batch.
+		deadline := time.Now().Add(w.opt.CommitDelay)
 	gather:
 		for n < w.opt.MaxCommitEvents {
 			select {
@@ -160,13 +167,26 @@ func (w *writer) run() {
 				if !ok {
 					break gather
 				}
-				group = append(group, j)
-				n += len(j.batch.Events)
+				add(j)
+				continue
+			default:
+			}
+			wait := time.Until(deadline)
+			if n >= w.opt.SmallCommitEvents || wait <= 0 {
+				break
+			}
+			timer := time.NewTimer(wait)
+			select {
+			case j, ok := <-w.queue:
+				timer.Stop()
+				if !ok {
+					break gather
+				}
+				add(j)
 			case <-timer.C:
 				break gather
 			}
 		}
-		timer.Stop()
 		w.commitGroup(group, n)
 	}
 }

@@ -50,9 +50,12 @@ type Options struct {
 	QueueEvents int
 	// MaxCommitEvents caps the events in one commit (default 5,000).
 	MaxCommitEvents int
-	// CommitDelay is how long the writer waits to gather more batches after the
-	// first one arrives (default 5ms).
+	// CommitDelay is how long the writer may wait to gather more batches
+	// when fewer than SmallCommitEvents are queued (default 2ms).
 	CommitDelay time.Duration
+	// SmallCommitEvents is the group size below which the writer waits for
+	// more (default 200); a larger group is committed at once.
+	SmallCommitEvents int
 	// ReadConns is the size of the read pool (default 4).
 	ReadConns int
 	// Observer receives commit statistics (may be nil).
@@ -87,7 +90,10 @@ func Open(ctx context.Context, path string, c Cipher, opt Options) (*Store, erro
 		opt.MaxCommitEvents = 5_000
 	}
 	if opt.CommitDelay <= 0 {
-		opt.CommitDelay = 5 * time.Millisecond
+		opt.CommitDelay = 2 * time.Millisecond
+	}
+	if opt.SmallCommitEvents <= 0 {
+		opt.SmallCommitEvents = 200
 	}
 	if opt.ReadConns <= 0 {
 		opt.ReadConns = 4
