@@ -222,7 +222,7 @@ const insertEventSQL = `INSERT INTO events (event_id, app_id, device_id, user_id
 	url, template, host, sanitizer_version, browser, browser_version, entity, location_type, site, vpn,
 	location_rule, country_code, country, state, city, latitude, longitude, received_ms)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT(event_id) DO NOTHING`
+	ON CONFLICT(device_id, event_id) DO NOTHING`
 
 // commit writes every batch of group in one transaction.
 func (s *Store) commit(group []*job) (map[*job]IngestResult, error) {

@@ -113,16 +113,19 @@ func (s *Store) expireEvents(ctx context.Context, tables []tableSchema, p Retent
 		return nil
 	}
 	cutoff := cutoffDay * dayMs
-	crossing := "e.id IN (SELECT id FROM events WHERE start_ms >= ? AND start_ms < ? AND start_ms + duration_ms > ? ORDER BY id LIMIT ?)"
-	if err := s.eventBatches(ctx, crossing, []any{cutoff - dayMs, cutoff, cutoff, p.BatchRows}, p.BatchRows, res); err != nil {
+	crossing := "e.id IN (SELECT id FROM events WHERE start_ms / 86400000 = ? AND start_ms + duration_ms > ? ORDER BY id LIMIT ?)"
+	if err := s.eventBatches(ctx, crossing, []any{cutoffDay - 1, cutoff, p.BatchRows}, p.BatchRows, res); err != nil {
 		return err
 	}
 	for _, t := range tables {
 		if t.TimeCol == "" || t.Name == tableUsers || t.Name == tableDevices {
 			continue
 		}
-		where := quoteIdent(t.TimeCol) + " < ?"
-		if err := s.deleteBatches(ctx, t, where, []any{cutoff}, p.BatchRows, res); err != nil {
+		where, arg := quoteIdent(t.TimeCol)+" < ?", any(cutoff)
+		if t.Name == "events" && t.TimeCol == "start_ms" {
+			where, arg = "start_ms / 86400000 < ?", cutoffDay // the events_day index
+		}
+		if err := s.deleteBatches(ctx, t, where, []any{arg}, p.BatchRows, res); err != nil {
 			return err
 		}
 	}
@@ -218,7 +221,8 @@ type RetentionPending struct {
 // under p, and reports the start of the oldest stored event.
 func (s *Store) PendingRetention(ctx context.Context, p RetentionPolicy) (RetentionPending, error) {
 	var out RetentionPending
-	if err := s.r.GetContext(ctx, &out.Events, "SELECT count(*) FROM events WHERE start_ms < ?", p.EventsBefore.UnixMilli()); err != nil {
+	if err := s.r.GetContext(ctx, &out.Events, "SELECT count(*) FROM events WHERE start_ms / 86400000 < ?",
+		p.EventsBefore.UnixMilli()/dayMs); err != nil {
 		return out, fmt.Errorf("store: retention status: %w", err)
 	}
 	if err := s.r.GetContext(ctx, &out.InactiveDevices, "SELECT count(*) FROM devices WHERE last_seen < ?", p.InactiveBefore.UnixMilli()); err != nil {
@@ -228,7 +232,8 @@ func (s *Store) PendingRetention(ctx context.Context, p RetentionPolicy) (Retent
 		return out, fmt.Errorf("store: retention status: %w", err)
 	}
 	var oldest *int64
-	if err := s.r.GetContext(ctx, &oldest, "SELECT min(start_ms) FROM events"); err != nil {
+	if err := s.r.GetContext(ctx, &oldest, `SELECT min(start_ms) FROM events
+		WHERE start_ms / 86400000 = (SELECT min(start_ms / 86400000) FROM events)`); err != nil {
 		return out, fmt.Errorf("store: retention status: %w", err)
 	}
 	if oldest != nil {

@@ -74,6 +74,7 @@ type Store struct {
 	r      *sqlx.DB // read pool
 	cipher Cipher
 	writer *writer
+	ck     *checkpointer
 }
 
 // Open opens (creating if needed) the SQLite database at path, applies the
@@ -107,7 +108,7 @@ func Open(ctx context.Context, path string, c Cipher, opt Options) (*Store, erro
 	}
 	f.Close()
 	base := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on"
-	w, err := sqlx.Open("sqlite3", base+"&_txlock=immediate&_cache_size=-32000&_secure_delete=on")
+	w, err := sqlx.Open("sqlite3", base+"&_txlock=immediate&_cache_size=-64000&_secure_delete=on")
 	if err != nil {
 		return nil, fmt.Errorf("store: open writer: %w", err)
 	}
@@ -130,8 +131,16 @@ func Open(ctx context.Context, path string, c Cipher, opt Options) (*Store, erro
 	}
 	r.SetMaxOpenConns(opt.ReadConns)
 	r.SetMaxIdleConns(opt.ReadConns)
-	s := &Store{path: path, w: w, r: r, cipher: c}
+	ck, err := sqlx.Open("sqlite3", base)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("store: open checkpointer: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	s := &Store{path: path, w: w, r: r, cipher: c, ck: newCheckpointer(ck, path)}
 	if err := s.ensureRollups(ctx); err != nil {
+		s.ck.close()
 		r.Close()
 		w.Close()
 		return nil, err
@@ -144,9 +153,10 @@ func Open(ctx context.Context, path string, c Cipher, opt Options) (*Store, erro
 // closes the database.
 func (s *Store) Close() error {
 	s.writer.close()
+	err0 := s.ck.close() // the last checkpoint folds the WAL into the database
 	err1 := s.r.Close()
 	err2 := s.w.Close()
-	return errors.Join(err1, err2)
+	return errors.Join(err0, err1, err2)
 }
 
 // Ping reports whether the database answers.

@@ -136,8 +136,11 @@ func (s *Store) where(ctx context.Context, sc Scope, from, to time.Time, filters
 		return "", nil, &QueryError{Field: "to", Message: "to must be after from"}
 	}
 	f, t := from.UnixMilli(), to.UnixMilli()
-	conds := []string{"e.start_ms >= ? AND e.start_ms < ? AND e.start_ms + e.duration_ms > ?"}
-	args := []any{f - dayMs, t, f}
+	// The day range lets SQLite use the events_day / events_app_day indexes;
+	// an interval lasts at most a day, so it starts at most a day before from.
+	conds := []string{"e.start_ms / 86400000 BETWEEN ? AND ?",
+		"e.start_ms >= ? AND e.start_ms < ? AND e.start_ms + e.duration_ms > ?"}
+	args := []any{(f - dayMs) / dayMs, (t - 1) / dayMs, f - dayMs, t, f}
 	more, moreArgs, err := s.scopeConds(ctx, sc, filters)
 	if err != nil {
 		return "", nil, err

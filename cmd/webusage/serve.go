@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,6 +39,7 @@ type serveFlags struct {
 	logFormat      string
 	tlsCert        string
 	tlsKey         string
+	pprofAddr      string
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -55,6 +58,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof on this address (keep it on loopback)")
 	if err := envFlags(fs); err != nil {
 		fmt.Fprintln(io.err, "serve: environment:", err)
 		return 2
@@ -121,6 +125,11 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return err
 	}
 	obs.set(srv.Metrics())
+	if f.pprofAddr != "" {
+		if err := startPprof(ctx, f.pprofAddr, log); err != nil {
+			return err
+		}
+	}
 	srv.StartBackground(ctx) // retention and anonymization passes
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -219,5 +228,28 @@ func bootstrap(ctx context.Context, st *store.Store, dir string, log *slog.Logge
 		return fmt.Errorf("write initial credentials: %w", err)
 	}
 	log.Info("first start: admin account and enrollment token created", "credentials_file", path)
+	return nil
+}
+
+// startPprof serves the profiling endpoints on their own listener until ctx
+// ends.
+func startPprof(ctx context.Context, addr string, log *slog.Logger) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Info("pprof listening", "addr", l.Addr().String())
 	return nil
 }
