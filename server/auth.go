@@ -126,19 +126,29 @@ func (s *Server) accessOf(ctx context.Context, acct store.Account) (privacy.Acce
 	return privacy.Resolve(main, extra)
 }
 
+// principalOf authenticates the request's bearer token and checks that it is
+// of kind (store.TokenEnrollment or store.TokenAccount).
+func (s *Server) principalOf(c echo.Context, kind string) (*principal, error) {
+	tok, ok := bearer(c)
+	if !ok {
+		return nil, errUnauthorized
+	}
+	p, err := s.authenticate(c.Request().Context(), tok)
+	if err != nil {
+		return nil, err
+	}
+	if p.kind != kind {
+		return nil, forbidden("", "this endpoint needs an "+kind+" token")
+	}
+	return p, nil
+}
+
 // requireEnrollment admits requests bearing a live enrollment token.
 func (s *Server) requireEnrollment(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		tok, ok := bearer(c)
-		if !ok {
-			return errUnauthorized
-		}
-		p, err := s.authenticate(c.Request().Context(), tok)
+		p, err := s.principalOf(c, store.TokenEnrollment)
 		if err != nil {
 			return err
-		}
-		if p.kind != store.TokenEnrollment {
-			return forbidden("", "this endpoint needs an enrollment token")
 		}
 		c.Set(ctxPrincipal, p)
 		return next(c)
@@ -150,16 +160,9 @@ func (s *Server) requireEnrollment(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) requireAccount(perms ...privacy.Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			tok, ok := bearer(c)
-			if !ok {
-				return errUnauthorized
-			}
-			p, err := s.authenticate(c.Request().Context(), tok)
+			p, err := s.principalOf(c, store.TokenAccount)
 			if err != nil {
 				return err
-			}
-			if p.kind != store.TokenAccount {
-				return forbidden("", "this endpoint needs an account token")
 			}
 			for _, perm := range perms {
 				if !p.access.Can(perm) {
