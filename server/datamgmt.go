@@ -3,7 +3,6 @@ package server
 import (
 	"archive/zip"
 	"context"
-	"encoding/csv"
 	"errors"
 	"net/http"
 	"net/url"
@@ -117,21 +116,7 @@ func writeExportZip(c echo.Context, exp store.UserExport, at time.Time) error {
 		if err != nil {
 			return err
 		}
-		w := csv.NewWriter(f)
-		if err := w.Write(t.Columns); err != nil {
-			return err
-		}
-		rec := make([]string, len(t.Columns))
-		for _, r := range t.Rows {
-			for i, v := range r {
-				rec[i] = csvCell(v)
-			}
-			if err := w.Write(rec); err != nil {
-				return err
-			}
-		}
-		w.Flush()
-		if err := w.Error(); err != nil {
+		if err := writeTableCSV(f, t.Table); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -201,7 +202,12 @@ func (s *Server) writeCSV(c echo.Context, endpoint string, t store.Table) error 
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="webusage-`+strings.ReplaceAll(endpoint, "/", "-")+`.csv"`)
 	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
+	return writeTableCSV(c.Response(), t)
+}
+
+// writeTableCSV writes a table as CSV with a header row.
+func writeTableCSV(out io.Writer, t store.Table) error {
+	w := csv.NewWriter(out)
 	if err := w.Write(t.Columns); err != nil {
 		return err
 	}
