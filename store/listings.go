@@ -114,17 +114,9 @@ func (s *Store) Devices(ctx context.Context, sc Scope, q ListQuery) (tab Table, 
 				return Table{}, "", err
 			}
 		case field == "device":
-			var ids []any
-			for _, v := range values {
-				var found []int64
-				err := s.r.SelectContext(ctx, &found, "SELECT id FROM devices WHERE name_key = ? OR key = ?",
-					s.cipher.Index(indexDeviceName, strings.ToLower(v)), s.cipher.Index(indexDevice, v))
-				if err != nil {
-					return Table{}, "", fmt.Errorf("store: find device: %w", err)
-				}
-				for _, id := range found {
-					ids = append(ids, id)
-				}
+			ids, err := s.findIDs(ctx, "devices", "name_key = ? OR key = ?", values, s.deviceKeys)
+			if err != nil {
+				return Table{}, "", err
 			}
 			conds, args = appendIn(conds, args, "d.id", ids)
 		case field == "country":
@@ -248,11 +240,11 @@ func (s *Store) Users(ctx context.Context, sc Scope, q ListQuery) (tab Table, ne
 				return Table{}, "", err
 			}
 		case field == "user":
-			var ks []any
-			for _, v := range values {
-				ks = append(ks, s.cipher.Index(indexUser, v), s.cipher.Index(indexUser, s.cipher.Pseudonym(indexUser, v)))
+			ids, err := s.findIDs(ctx, "users", "key = ?", values, s.userKeys)
+			if err != nil {
+				return Table{}, "", err
 			}
-			conds, args = appendIn(conds, args, "u.key", ks)
+			conds, args = appendIn(conds, args, "u.id", ids)
 		default:
 			return Table{}, "", &QueryError{Field: field, Message: fmt.Sprintf("cannot filter the user listing on %q", field)}
 		}

@@ -212,31 +212,15 @@ func (s *Store) filterCond(ctx context.Context, sc Scope, field string, values [
 		}
 		return in("e.app_id", ids)
 	case "user":
-		var ids []any
-		for _, v := range values {
-			for _, key := range []string{s.cipher.Index(indexUser, v), s.cipher.Index(indexUser, s.cipher.Pseudonym(indexUser, v))} {
-				var id int64
-				err := s.r.GetContext(ctx, &id, "SELECT id FROM users WHERE key = ?", key)
-				if err == nil {
-					ids = append(ids, id)
-				} else if !errors.Is(err, sql.ErrNoRows) {
-					return "", nil, fmt.Errorf("store: find user: %w", err)
-				}
-			}
+		ids, err := s.findIDs(ctx, "users", "key = ?", values, s.userKeys)
+		if err != nil {
+			return "", nil, err
 		}
 		return in("e.user_id", ids)
 	case "device":
-		var ids []any
-		for _, v := range values {
-			var found []int64
-			err := s.r.SelectContext(ctx, &found, "SELECT id FROM devices WHERE name_key = ? OR key = ?",
-				s.cipher.Index(indexDeviceName, strings.ToLower(v)), s.cipher.Index(indexDevice, v))
-			if err != nil {
-				return "", nil, fmt.Errorf("store: find device: %w", err)
-			}
-			for _, id := range found {
-				ids = append(ids, id)
-			}
+		ids, err := s.findIDs(ctx, "devices", "name_key = ? OR key = ?", values, s.deviceKeys)
+		if err != nil {
+			return "", nil, err
 		}
 		return in("e.device_id", ids)
 	case "entity", "location_type", "site", "state", "city", "browser", "host", "template":
@@ -691,4 +675,34 @@ func (s *Store) selectIn(ctx context.Context, dest any, query string, ids []any)
 		}
 	}
 	return nil
+}
+
+// userKeys are the lookup keys a user named v may be stored under: the name
+// itself (clear mode) and its pseudonym (hashed mode).
+func (s *Store) userKeys(v string) [][]any {
+	return [][]any{{s.cipher.Index(indexUser, v)}, {s.cipher.Index(indexUser, s.cipher.Pseudonym(indexUser, v))}}
+}
+
+// deviceKeys are the lookup keys of a device given by name (any case) or by
+// the extension's device id.
+func (s *Store) deviceKeys(v string) [][]any {
+	return [][]any{{s.cipher.Index(indexDeviceName, strings.ToLower(v)), s.cipher.Index(indexDevice, v)}}
+}
+
+// findIDs returns the ids of the rows of table matching cond for any of
+// the key sets keys gives for each value.
+func (s *Store) findIDs(ctx context.Context, table, cond string, values []string, keys func(string) [][]any) ([]any, error) {
+	var ids []any
+	for _, v := range values {
+		for _, args := range keys(v) {
+			var found []int64
+			if err := s.r.SelectContext(ctx, &found, "SELECT id FROM "+table+" WHERE "+cond, args...); err != nil {
+				return nil, fmt.Errorf("store: find %s: %w", table, err)
+			}
+			for _, id := range found {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, nil
 }
