@@ -114,7 +114,7 @@ func (s *Store) Devices(ctx context.Context, sc Scope, q ListQuery) (tab Table, 
 				return Table{}, "", err
 			}
 		case field == "device":
-			ids, err := s.findIDs(ctx, "devices", "name_key = ? OR key = ?", values, s.deviceKeys)
+			ids, err := s.findEach(ctx, values, s.findDevices)
 			if err != nil {
 				return Table{}, "", err
 			}
@@ -240,7 +240,7 @@ func (s *Store) Users(ctx context.Context, sc Scope, q ListQuery) (tab Table, ne
 				return Table{}, "", err
 			}
 		case field == "user":
-			ids, err := s.findIDs(ctx, "users", "key = ?", values, s.userKeys)
+			ids, err := s.findEach(ctx, values, s.findUsers)
 			if err != nil {
 				return Table{}, "", err
 			}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"webusage/org"
 	"webusage/privacy"
 )
@@ -212,13 +214,13 @@ func (s *Store) filterCond(ctx context.Context, sc Scope, field string, values [
 		}
 		return in("e.app_id", ids)
 	case "user":
-		ids, err := s.findIDs(ctx, "users", "key = ?", values, s.userKeys)
+		ids, err := s.findEach(ctx, values, s.findUsers)
 		if err != nil {
 			return "", nil, err
 		}
 		return in("e.user_id", ids)
 	case "device":
-		ids, err := s.findIDs(ctx, "devices", "name_key = ? OR key = ?", values, s.deviceKeys)
+		ids, err := s.findEach(ctx, values, s.findDevices)
 		if err != nil {
 			return "", nil, err
 		}
@@ -677,31 +679,17 @@ func (s *Store) selectIn(ctx context.Context, dest any, query string, ids []any)
 	return nil
 }
 
-// userKeys are the lookup keys a user named v may be stored under: the name
-// itself (clear mode) and its pseudonym (hashed mode).
-func (s *Store) userKeys(v string) [][]any {
-	return [][]any{{s.cipher.Index(indexUser, v)}, {s.cipher.Index(indexUser, s.cipher.Pseudonym(indexUser, v))}}
-}
-
-// deviceKeys are the lookup keys of a device given by name (any case) or by
-// the extension's device id.
-func (s *Store) deviceKeys(v string) [][]any {
-	return [][]any{{s.cipher.Index(indexDeviceName, strings.ToLower(v)), s.cipher.Index(indexDevice, v)}}
-}
-
-// findIDs returns the ids of the rows of table matching cond for any of
-// the key sets keys gives for each value.
-func (s *Store) findIDs(ctx context.Context, table, cond string, values []string, keys func(string) [][]any) ([]any, error) {
+// findEach runs find (findUsers or findDevices) for every value and returns
+// all the ids found, as query arguments.
+func (s *Store) findEach(ctx context.Context, values []string, find func(context.Context, sqlx.QueryerContext, string) ([]int64, error)) ([]any, error) {
 	var ids []any
 	for _, v := range values {
-		for _, args := range keys(v) {
-			var found []int64
-			if err := s.r.SelectContext(ctx, &found, "SELECT id FROM "+table+" WHERE "+cond, args...); err != nil {
-				return nil, fmt.Errorf("store: find %s: %w", table, err)
-			}
-			for _, id := range found {
-				ids = append(ids, id)
-			}
+		found, err := find(ctx, s.r, v)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range found {
+			ids = append(ids, id)
 		}
 	}
 	return ids, nil
