@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -320,8 +319,7 @@ type fieldProblem struct{ Field, Message string }
 func validateEvent(raw json.RawMessage, now time.Time) (validEvent, *fieldProblem) {
 	var v validEvent
 	var e eventRequest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&e); err != nil {
+	if err := json.Unmarshal(raw, &e); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return v, &fieldProblem{te.Field, fmt.Sprintf("%s must be of type %s", te.Field, te.Type)}
