@@ -41,10 +41,6 @@ type Scope struct {
 	Org    *org.Organization
 }
 
-// GroupFields are the group_by keys of usage queries (plus classification.<Name>).
-var GroupFields = []string{"application", "user", "device", "entity", "location_type", "site",
-	"country", "state", "city", "browser", "day", "hour", "host", "template"}
-
 // UsageQuery selects usage in [From, To), grouped and filtered.
 type UsageQuery struct {
 	From, To time.Time
