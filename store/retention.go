@@ -121,11 +121,10 @@ func (s *Store) expireEvents(ctx context.Context, tables []tableSchema, p Retent
 		if t.TimeCol == "" || t.Name == tableUsers || t.Name == tableDevices {
 			continue
 		}
-		where, arg := quoteIdent(t.TimeCol)+" < ?", any(cutoff)
-		if t.Name == "events" && t.TimeCol == "start_ms" {
-			where, arg = "start_ms / 86400000 < ?", cutoffDay // the events_day index
-		}
-		if err := s.deleteBatches(ctx, t, where, []any{arg}, p.BatchRows, res); err != nil {
+		// The cutoff is a midnight, so comparing days is the same as comparing
+		// ms, and the day form is what the events_day index covers.
+		where := quoteIdent(t.TimeCol) + " / 86400000 < ?"
+		if err := s.deleteBatches(ctx, t, where, []any{cutoffDay}, p.BatchRows, res); err != nil {
 			return err
 		}
 	}
